@@ -1,0 +1,430 @@
+//! Events: their types, the enumerated field values, and their wire shape.
+//!
+//! One flat [`EventFields`] holds every field any event type can carry; the
+//! type decides which of them exist on the wire ([`EventType::fields`]). The
+//! same table drives parsing request bodies and serialising responses, so the
+//! two cannot drift apart.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::Timestamp;
+
+/// Declares a closed set of values matched in any letter case and returned
+/// in one canonical spelling.
+macro_rules! value_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses any letter case of a canonical spelling.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str().eq_ignore_ascii_case(text))
+            }
+
+            /// The accepted values, for error messages.
+            pub fn accepted() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+value_enum!(
+    /// The kind of an event, as stored and as returned in `event_type`.
+    EventType {
+        Push => "PUSH",
+        PullRequest => "PULLREQUEST",
+        Build => "BUILD",
+        Release => "RELEASE",
+        Deploy => "DEPLOY",
+        DockerImage => "DOCKERIMAGE",
+    }
+);
+
+value_enum!(BuildStatus {
+    Waiting => "Waiting",
+    Queued => "Queued",
+    Running => "Running",
+    Success => "Success",
+    Failed => "Failed",
+    TimedOut => "TimedOut",
+    Cancelled => "Cancelled",
+});
+
+value_enum!(DeploymentStatus {
+    Pending => "Pending",
+    InProgress => "InProgress",
+    Ok => "Ok",
+    Failed => "Failed",
+    Aborted => "Aborted",
+});
+
+value_enum!(DeploymentType {
+    Deploy => "Deploy",
+    Restart => "Restart",
+    Terminate => "Terminate",
+});
+
+value_enum!(RepoProvider {
+    Bitbucket => "bitbucket",
+    BitbucketServer => "bitbucketserver",
+    Github => "github",
+    GithubEnterprise => "githubenterprise",
+    Gitlab => "gitlab",
+    AzureDevops => "azuredevops",
+});
+
+impl BuildStatus {
+    pub const TERMINAL: &'static [BuildStatus] = &[
+        BuildStatus::Success,
+        BuildStatus::Failed,
+        BuildStatus::TimedOut,
+        BuildStatus::Cancelled,
+    ];
+
+    pub fn is_terminal(self) -> bool {
+        Self::TERMINAL.contains(&self)
+    }
+}
+
+impl DeploymentStatus {
+    pub const TERMINAL: &'static [DeploymentStatus] = &[
+        DeploymentStatus::Ok,
+        DeploymentStatus::Failed,
+        DeploymentStatus::Aborted,
+    ];
+
+    pub fn is_terminal(self) -> bool {
+        Self::TERMINAL.contains(&self)
+    }
+}
+
+impl EventType {
+    /// The spelling used by ListEvents' `filter_event_type` (`Build`, `Pullrequest`, …).
+    pub fn filter_name(self) -> &'static str {
+        match self {
+            EventType::Push => "Push",
+            EventType::PullRequest => "Pullrequest",
+            EventType::Build => "Build",
+            EventType::Release => "Release",
+            EventType::Deploy => "Deploy",
+            EventType::DockerImage => "Dockerimage",
+        }
+    }
+
+    /// The fields an event of this type carries after the four common ones,
+    /// in wire order (alphabetical).
+    pub fn fields(self) -> &'static [Field] {
+        use Field::*;
+        match self {
+            EventType::Push | EventType::PullRequest | EventType::DockerImage => &[
+                AuthorName,
+                AuthorUsername,
+                Branch,
+                CommitId,
+                CommitMsg,
+                CommitUrl,
+                RepoName,
+                RepoOwner,
+                RepoProvider,
+                RepoUrl,
+            ],
+            EventType::Build => &[
+                AuthorName,
+                AuthorUsername,
+                AutoBuild,
+                Branch,
+                BuildEnd,
+                BuildId,
+                BuildProvider,
+                BuildStart,
+                BuildStatus,
+                BuildUrl,
+                CommitId,
+                CommitMsg,
+                CommitUrl,
+                ParentEventId,
+                ReleaseVersion,
+                RepoName,
+                RepoOwner,
+                RepoProvider,
+                RepoUrl,
+            ],
+            EventType::Release => &[
+                AuthorName,
+                AuthorUsername,
+                Branch,
+                BuildId,
+                CommitId,
+                CommitMsg,
+                CommitUrl,
+                ParentEventId,
+                ReleaseVersion,
+                RepoName,
+                RepoOwner,
+                RepoProvider,
+                RepoUrl,
+            ],
+            EventType::Deploy => &[
+                AuthorName,
+                AuthorUsername,
+                AutoDeploy,
+                Branch,
+                CommitId,
+                CommitMsg,
+                CommitUrl,
+                DeploymentId,
+                DeploymentNumber,
+                DeploymentStatus,
+                DeploymentType,
+                EnvName,
+                ParentEventId,
+                ReleaseVersion,
+                RepoName,
+                RepoOwner,
+                RepoProvider,
+                RepoUrl,
+            ],
+        }
+    }
+}
+
+/// Every type-specific field an event can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    AuthorName,
+    AuthorUsername,
+    AutoBuild,
+    AutoDeploy,
+    Branch,
+    BuildEnd,
+    BuildId,
+    BuildProvider,
+    BuildStart,
+    BuildStatus,
+    BuildUrl,
+    CommitId,
+    CommitMsg,
+    CommitUrl,
+    DeploymentId,
+    DeploymentNumber,
+    DeploymentStatus,
+    DeploymentType,
+    EnvName,
+    ParentEventId,
+    ReleaseVersion,
+    RepoName,
+    RepoOwner,
+    RepoProvider,
+    RepoUrl,
+}
+
+impl Field {
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::AuthorName => "author_name",
+            Field::AuthorUsername => "author_username",
+            Field::AutoBuild => "auto_build",
+            Field::AutoDeploy => "auto_deploy",
+            Field::Branch => "branch",
+            Field::BuildEnd => "build_end",
+            Field::BuildId => "build_id",
+            Field::BuildProvider => "build_provider",
+            Field::BuildStart => "build_start",
+            Field::BuildStatus => "build_status",
+            Field::BuildUrl => "build_url",
+            Field::CommitId => "commit_id",
+            Field::CommitMsg => "commit_msg",
+            Field::CommitUrl => "commit_url",
+            Field::DeploymentId => "deployment_id",
+            Field::DeploymentNumber => "deployment_number",
+            Field::DeploymentStatus => "deployment_status",
+            Field::DeploymentType => "deployment_type",
+            Field::EnvName => "env_name",
+            Field::ParentEventId => "parent_event_id",
+            Field::ReleaseVersion => "release_version",
+            Field::RepoName => "repo_name",
+            Field::RepoOwner => "repo_owner",
+            Field::RepoProvider => "repo_provider",
+            Field::RepoUrl => "repo_url",
+        }
+    }
+}
+
+/// The commit a PUSH, PULLREQUEST, BUILD, RELEASE or DEPLOY is about; copied
+/// from parent to child when a release is made from a build or deployed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitFields {
+    pub author_name: Option<String>,
+    pub author_username: Option<String>,
+    pub branch: Option<String>,
+    pub commit_id: Option<String>,
+    pub commit_msg: Option<String>,
+    pub commit_url: Option<String>,
+    pub repo_name: Option<String>,
+    pub repo_owner: Option<String>,
+    pub repo_provider: Option<RepoProvider>,
+    pub repo_url: Option<String>,
+}
+
+impl CommitFields {
+    /// Fills every field still unknown here from `other`.
+    pub fn fill_from(&mut self, other: &CommitFields) {
+        fn fill<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        fill(&mut self.author_name, &other.author_name);
+        fill(&mut self.author_username, &other.author_username);
+        fill(&mut self.branch, &other.branch);
+        fill(&mut self.commit_id, &other.commit_id);
+        fill(&mut self.commit_msg, &other.commit_msg);
+        fill(&mut self.commit_url, &other.commit_url);
+        fill(&mut self.repo_name, &other.repo_name);
+        fill(&mut self.repo_owner, &other.repo_owner);
+        fill(&mut self.repo_provider, &other.repo_provider);
+        fill(&mut self.repo_url, &other.repo_url);
+    }
+}
+
+/// Every type-specific field of an event; which ones exist on the wire is
+/// decided by the event type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFields {
+    pub commit: CommitFields,
+    pub auto_build: Option<bool>,
+    pub build_end: Option<Timestamp>,
+    pub build_id: Option<String>,
+    pub build_provider: Option<String>,
+    pub build_start: Option<Timestamp>,
+    pub build_status: Option<BuildStatus>,
+    pub build_url: Option<String>,
+    pub parent_event_id: Option<i64>,
+    pub release_version: Option<String>,
+    pub auto_deploy: Option<bool>,
+    pub deployment_id: Option<String>,
+    pub deployment_number: Option<String>,
+    pub deployment_status: Option<DeploymentStatus>,
+    pub deployment_type: Option<DeploymentType>,
+    pub env_name: Option<String>,
+}
+
+/// A stored event, as returned by the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub app_name: String,
+    pub event_id: i64,
+    pub event_time: Timestamp,
+    pub event_type: EventType,
+    pub fields: EventFields,
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = self.event_type.fields();
+        let mut map = serializer.serialize_map(Some(4 + fields.len()))?;
+        map.serialize_entry("app_name", &self.app_name)?;
+        map.serialize_entry("event_id", &self.event_id)?;
+        map.serialize_entry("event_time", &self.event_time)?;
+        map.serialize_entry("event_type", &self.event_type)?;
+        let f = &self.fields;
+        let c = &f.commit;
+        for field in fields {
+            let key = field.key();
+            match field {
+                Field::AuthorName => map.serialize_entry(key, &c.author_name)?,
+                Field::AuthorUsername => map.serialize_entry(key, &c.author_username)?,
+                Field::Branch => map.serialize_entry(key, &c.branch)?,
+                Field::CommitId => map.serialize_entry(key, &c.commit_id)?,
+                Field::CommitMsg => map.serialize_entry(key, &c.commit_msg)?,
+                Field::CommitUrl => map.serialize_entry(key, &c.commit_url)?,
+                Field::RepoName => map.serialize_entry(key, &c.repo_name)?,
+                Field::RepoOwner => map.serialize_entry(key, &c.repo_owner)?,
+                Field::RepoProvider => map.serialize_entry(key, &c.repo_provider)?,
+                Field::RepoUrl => map.serialize_entry(key, &c.repo_url)?,
+                Field::AutoBuild => map.serialize_entry(key, &f.auto_build)?,
+                Field::BuildEnd => map.serialize_entry(key, &f.build_end)?,
+                Field::BuildId => map.serialize_entry(key, &f.build_id)?,
+                Field::BuildProvider => map.serialize_entry(key, &f.build_provider)?,
+                Field::BuildStart => map.serialize_entry(key, &f.build_start)?,
+                Field::BuildStatus => map.serialize_entry(key, &f.build_status)?,
+                Field::BuildUrl => map.serialize_entry(key, &f.build_url)?,
+                // A string on the wire, as the original service returned it.
+                Field::ParentEventId => {
+                    map.serialize_entry(key, &f.parent_event_id.map(|id| id.to_string()))?
+                }
+                Field::ReleaseVersion => map.serialize_entry(key, &f.release_version)?,
+                Field::AutoDeploy => map.serialize_entry(key, &f.auto_deploy)?,
+                Field::DeploymentId => map.serialize_entry(key, &f.deployment_id)?,
+                Field::DeploymentNumber => map.serialize_entry(key, &f.deployment_number)?,
+                Field::DeploymentStatus => map.serialize_entry(key, &f.deployment_status)?,
+                Field::DeploymentType => map.serialize_entry(key, &f.deployment_type)?,
+                Field::EnvName => map.serialize_entry(key, &f.env_name)?,
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_event_serialises_in_contract_order_with_nulls() {
+        let event = Event {
+            app_name: "example-node".into(),
+            event_id: 1800,
+            event_time: Timestamp::parse("2016-08-30T22:30:44.439Z").unwrap(),
+            event_type: EventType::Push,
+            fields: EventFields {
+                commit: CommitFields {
+                    branch: Some("origin/master".into()),
+                    ..Default::default()
+                },
+                build_id: Some("ignored for pushes".into()),
+                ..Default::default()
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"app_name":"example-node","event_id":1800,"event_time":"2016-08-30T22:30:44.439Z","event_type":"PUSH","author_name":null,"author_username":null,"branch":"origin/master","commit_id":null,"commit_msg":null,"commit_url":null,"repo_name":null,"repo_owner":null,"repo_provider":null,"repo_url":null}"#
+        );
+    }
+
+    #[test]
+    fn every_type_lists_its_fields_alphabetically() {
+        for ty in EventType::ALL {
+            let keys: Vec<_> = ty.fields().iter().map(|f| f.key()).collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            assert_eq!(keys, sorted, "{ty:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_parse_in_any_case_to_the_canonical_form() {
+        assert_eq!(BuildStatus::parse("running"), Some(BuildStatus::Running));
+        assert_eq!(BuildStatus::parse("TIMEDOUT"), Some(BuildStatus::TimedOut));
+        assert_eq!(BuildStatus::parse("done"), None);
+        assert_eq!(RepoProvider::parse("GitHub"), Some(RepoProvider::Github));
+        assert!(BuildStatus::Cancelled.is_terminal());
+        assert!(!BuildStatus::Queued.is_terminal());
+        assert!(DeploymentStatus::Aborted.is_terminal());
+    }
+}

@@ -1,0 +1,196 @@
+//! The state machines of builds and deploys: what an update may change.
+//!
+//! These are pure functions over the stored fields. The store calls them
+//! inside its transaction and then applies the result with a conditional
+//! update, so the rule holds even when several writers race.
+
+use crate::input::EventUpdate;
+use crate::{DomainError, EventFields, EventType};
+
+/// The rules every BUILD's fields obey, whether created or updated.
+pub fn check_build(fields: &EventFields) -> Result<(), DomainError> {
+    if fields.build_status.is_some_and(|s| s.is_terminal()) && fields.build_end.is_none() {
+        return Err(DomainError::MissingParam("build_end".into()));
+    }
+    if let (Some(start), Some(end)) = (fields.build_start, fields.build_end)
+        && end < start
+    {
+        return Err(DomainError::bad_param(
+            "build_end",
+            "build_end must not be earlier than build_start",
+        ));
+    }
+    Ok(())
+}
+
+/// What an update does to an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// Nothing changes: the update repeats the stored values (or is empty).
+    Unchanged,
+    /// The event takes these fields.
+    Changed(EventFields),
+}
+
+/// Whether the event is in a terminal state and therefore immutable.
+pub fn is_terminal(event_type: EventType, fields: &EventFields) -> bool {
+    match event_type {
+        EventType::Build => fields.build_status.is_some_and(|s| s.is_terminal()),
+        EventType::Deploy => fields.deployment_status.is_some_and(|s| s.is_terminal()),
+        _ => false,
+    }
+}
+
+/// Applies `update` to the event `event_id` of `event_type` holding `current`.
+pub fn apply_update(
+    event_id: i64,
+    event_type: EventType,
+    current: &EventFields,
+    update: &EventUpdate,
+) -> Result<UpdateOutcome, DomainError> {
+    let mut next = current.clone();
+    match event_type {
+        EventType::Build => {
+            overwrite(&mut next.build_end, update.build_end);
+            overwrite(&mut next.build_status, update.build_status);
+            overwrite(&mut next.release_version, update.release_version.clone());
+        }
+        EventType::Deploy => overwrite(&mut next.deployment_status, update.deployment_status),
+        other => {
+            return Err(DomainError::BadParam(format!(
+                "Event {event_id} is a {} event; only BUILD and DEPLOY events can be updated",
+                other.as_str()
+            )));
+        }
+    }
+    if next == *current {
+        return Ok(UpdateOutcome::Unchanged);
+    }
+    if is_terminal(event_type, current) {
+        let state = match event_type {
+            EventType::Build => current.build_status.map(|s| s.as_str()),
+            _ => current.deployment_status.map(|s| s.as_str()),
+        };
+        return Err(DomainError::Immutable(format!(
+            "Event {event_id} is in the terminal state {} and can no longer be changed",
+            state.unwrap_or_default()
+        )));
+    }
+    if event_type == EventType::Build {
+        check_build(&next)?;
+    }
+    Ok(UpdateOutcome::Changed(next))
+}
+
+fn overwrite<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BuildStatus, DeploymentStatus, Timestamp};
+
+    fn ts(text: &str) -> Option<Timestamp> {
+        Timestamp::parse(text)
+    }
+
+    fn running_build() -> EventFields {
+        EventFields {
+            build_status: Some(BuildStatus::Running),
+            build_start: ts("2016-08-30T22:30:52Z"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_terminal_status_needs_build_end() {
+        let update = EventUpdate {
+            build_status: Some(BuildStatus::Success),
+            ..Default::default()
+        };
+        assert_eq!(
+            apply_update(1, EventType::Build, &running_build(), &update),
+            Err(DomainError::MissingParam("build_end".into()))
+        );
+        let update = EventUpdate {
+            build_end: ts("2016-08-30T22:31:11Z"),
+            ..update
+        };
+        let UpdateOutcome::Changed(next) =
+            apply_update(1, EventType::Build, &running_build(), &update).unwrap()
+        else {
+            panic!("expected a change")
+        };
+        assert_eq!(next.build_status, Some(BuildStatus::Success));
+    }
+
+    #[test]
+    fn build_end_before_build_start_is_refused() {
+        let update = EventUpdate {
+            build_end: ts("2016-08-30T22:00:00Z"),
+            ..Default::default()
+        };
+        assert!(matches!(
+            apply_update(1, EventType::Build, &running_build(), &update),
+            Err(DomainError::BadParam(_))
+        ));
+    }
+
+    #[test]
+    fn a_terminal_build_accepts_only_repeats() {
+        let done = EventFields {
+            build_status: Some(BuildStatus::Failed),
+            build_end: ts("2016-08-30T22:31:11Z"),
+            ..running_build()
+        };
+        let repeat = EventUpdate {
+            build_status: Some(BuildStatus::Failed),
+            build_end: ts("2016-08-30T22:31:11.000+00:00"),
+            ..Default::default()
+        };
+        assert_eq!(
+            apply_update(7, EventType::Build, &done, &repeat),
+            Ok(UpdateOutcome::Unchanged)
+        );
+        let change = EventUpdate {
+            build_status: Some(BuildStatus::Success),
+            ..repeat
+        };
+        assert!(matches!(
+            apply_update(7, EventType::Build, &done, &change),
+            Err(DomainError::Immutable(m)) if m.contains("Event 7") && m.contains("Failed")
+        ));
+    }
+
+    #[test]
+    fn deploys_follow_the_same_rule() {
+        let done = EventFields {
+            deployment_status: Some(DeploymentStatus::Ok),
+            ..Default::default()
+        };
+        let change = EventUpdate {
+            deployment_status: Some(DeploymentStatus::Failed),
+            ..Default::default()
+        };
+        assert!(matches!(
+            apply_update(3, EventType::Deploy, &done, &change),
+            Err(DomainError::Immutable(_))
+        ));
+    }
+
+    #[test]
+    fn only_builds_and_deploys_can_be_updated() {
+        assert!(matches!(
+            apply_update(
+                3,
+                EventType::Push,
+                &EventFields::default(),
+                &EventUpdate::default()
+            ),
+            Err(DomainError::BadParam(_))
+        ));
+    }
+}

@@ -1,0 +1,101 @@
+//! The command line: `serve`, and the management of users and tokens.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::startup::{DEFAULT_DATABASE, ServerSettings};
+
+#[derive(Debug, Parser)]
+#[command(name = "shiplog", version, about = "A self-hosted CI/CD event service")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Manage users (each user owns the account of the same name).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArg {
+    /// Database URL: sqlite://PATH.
+    #[arg(long = "database", env = "SHIPLOG_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    pub url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SHIPLOG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// Public base URL, used in `api_url` and `html_url` (default: http://LISTEN).
+    #[arg(long, env = "SHIPLOG_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// User created on the first start of an empty database (or with --bootstrap-token).
+    #[arg(long, env = "SHIPLOG_BOOTSTRAP_USER", default_value = "admin")]
+    pub bootstrap_user: String,
+    /// Create the bootstrap user with exactly this token if absent (idempotent).
+    #[arg(long, env = "SHIPLOG_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "SHIPLOG_LOG_JSON")]
+    pub log_json: bool,
+}
+
+impl From<ServeArgs> for ServerSettings {
+    fn from(args: ServeArgs) -> Self {
+        ServerSettings {
+            listen: args.listen,
+            database: args.database.url,
+            public_url: args.public_url,
+            bootstrap_user: args.bootstrap_user,
+            bootstrap_token: args.bootstrap_token,
+            bootstrap_on_empty: true,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print its first API token.
+    Add {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a new token for a user and print it (shown only once).
+    Add {
+        user: String,
+        /// A note to recognise the token by.
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List a user's tokens (ids and dates, never the secrets).
+    List {
+        user: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Revoke a token; it stops working at once.
+    Revoke {
+        user: String,
+        token_id: i64,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}

@@ -1,0 +1,142 @@
+//! Extractors: the authorised account, path segments, query parameters and
+//! the lenient JSON body, each failing with the contract's errors.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use shiplog_domain::DomainError;
+use shiplog_domain::input::{JsonObject, parse_body};
+use shiplog_domain::token::hash_token;
+use shiplog_store::{Access, Account};
+
+use crate::error::ApiError;
+use crate::state::SharedState;
+
+/// Bodies over this size are refused with 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The account named by `/:username/…`, which the request's token may act on.
+pub struct Authorized(pub Account);
+
+impl FromRequestParts<SharedState> for Authorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)
+            .or_else(|| query_token(parts))
+            .ok_or(ApiError::Unauthenticated)?;
+        let account = parts
+            .uri
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        // An account that does not exist is denied like any other that is not
+        // the token's own, so the answer reveals nothing.
+        match state.store.authorize(hash_token(&token), account).await? {
+            Access::Granted(account) => Ok(Authorized(account)),
+            Access::Denied => Err(ApiError::AccessDenied),
+            Access::Unauthenticated => Err(ApiError::Unauthenticated),
+        }
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+fn query_token(parts: &Parts) -> Option<String> {
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(key, _)| key == "apiToken")
+        .map(|(_, value)| value.into_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// Path segments, percent-decoded.
+pub struct Segments<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Segments<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Segments(value))
+            .map_err(|err| ApiError::Domain(DomainError::BadParam(format!("Invalid path: {err}"))))
+    }
+}
+
+/// The query string's parameters; the first of repeated keys wins.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let pairs = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Ok(Params(pairs))
+    }
+}
+
+/// The body as a JSON object, whatever the content type says; empty or
+/// `null` is `{}`.
+pub struct JsonBody(pub JsonObject);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let too_large = || {
+            ApiError::PayloadTooLarge(format!(
+                "The request body exceeds the limit of {BODY_LIMIT} bytes"
+            ))
+        };
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+            return Err(too_large());
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|err| {
+                if std::error::Error::source(&err)
+                    .is_some_and(|e| e.is::<http_body_util::LengthLimitError>())
+                {
+                    too_large()
+                } else {
+                    ApiError::Domain(DomainError::Malformed(format!(
+                        "The request body could not be read: {err}"
+                    )))
+                }
+            })?;
+        Ok(JsonBody(parse_body(&bytes)?))
+    }
+}

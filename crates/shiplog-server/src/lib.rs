@@ -1,0 +1,14 @@
+//! shiplog's HTTP server: configuration, router, handlers and start-up.
+//!
+//! Handlers are thin: extract and authorise, parse into domain types, call
+//! one store method, answer with the wire shape. Errors of every layer meet
+//! in [`error::ApiError`], the one place they become HTTP.
+
+pub mod admin;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,83 @@
+//! The `shiplog` binary: parses the command line and hands over.
+
+use clap::Parser;
+use shiplog_server::cli::{Cli, Command, TokenCommand, UserCommand};
+use shiplog_server::{admin, startup::RunningServer};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_json);
+            let server = RunningServer::start(args.into()).await?;
+            tracing::info!(addr = %server.addr, "shiplog is listening");
+            server.wait(shutdown_signal()).await?;
+            tracing::info!("shiplog stopped");
+        }
+        Command::User(UserCommand::Add { name, database }) => {
+            let store = shiplog_store::open(&database.url).await?;
+            let token = admin::add_user(&*store, &name).await?;
+            println!("Created user {name}. API token (shown only now):\n{token}");
+        }
+        Command::Token(TokenCommand::Add {
+            user,
+            label,
+            database,
+        }) => {
+            let store = shiplog_store::open(&database.url).await?;
+            let token = admin::add_token(&*store, &user, label.as_deref()).await?;
+            println!("New API token for {user} (shown only now):\n{token}");
+        }
+        Command::Token(TokenCommand::List { user, database }) => {
+            let store = shiplog_store::open(&database.url).await?;
+            println!("{:<8} {:<26} {:<26} LABEL", "ID", "CREATED", "REVOKED");
+            for token in admin::list_tokens(&*store, &user).await? {
+                let revoked = token.revoked.map_or("-".to_owned(), |t| t.to_string());
+                let label = token.label.unwrap_or_default();
+                println!(
+                    "{:<8} {:<26} {:<26} {label}",
+                    token.id, token.created, revoked
+                );
+            }
+        }
+        Command::Token(TokenCommand::Revoke {
+            user,
+            token_id,
+            database,
+        }) => {
+            let store = shiplog_store::open(&database.url).await?;
+            admin::revoke_token(&*store, &user, token_id).await?;
+            println!("Revoked token {token_id} of {user}.");
+        }
+    }
+    Ok(())
+}
+
+fn init_logging(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("install the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

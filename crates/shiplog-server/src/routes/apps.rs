@@ -1,0 +1,75 @@
+//! The Applications calls.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Serialize;
+use shiplog_domain::ResourceName;
+use shiplog_domain::resources::{AppOut, NewApp};
+
+use super::{empty, json, name_marker, name_page};
+use crate::error::ApiError;
+use crate::extract::{Authorized, JsonBody, Params, Segments};
+use crate::state::SharedState;
+
+#[derive(Serialize)]
+struct AppEnvelope<'a> {
+    app: AppOut<'a>,
+}
+
+#[derive(Serialize)]
+struct AppListOut<'a> {
+    apps: Vec<AppOut<'a>>,
+    marker: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let mut scope = vec!["apps".to_owned(), account.name.clone()];
+    let page = name_page(&state, &params, &mut scope)?;
+    let rows = state.store.list_apps(&account, &page).await?;
+    let (apps, marker) = name_marker(&state, &scope, rows, page.limit, |app| &app.name);
+    Ok(json(&AppListOut {
+        apps: apps
+            .iter()
+            .map(|app| AppOut::new(app, &state.public_url))
+            .collect(),
+        marker,
+    }))
+}
+
+pub async fn get(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, name)): Segments<(String, String)>,
+) -> Result<Response, ApiError> {
+    let app = state.store.get_app(&account, &name).await?;
+    Ok(json(&AppEnvelope {
+        app: AppOut::new(&app, &state.public_url),
+    }))
+}
+
+pub async fn create(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, name)): Segments<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let name = ResourceName::parse("App", &name)?;
+    let new = NewApp::parse(&body)?;
+    let app = state.store.create_app(&account, &name, new).await?;
+    Ok(json(&AppEnvelope {
+        app: AppOut::new(&app, &state.public_url),
+    }))
+}
+
+pub async fn delete(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, name)): Segments<(String, String)>,
+) -> Result<Response, ApiError> {
+    state.store.delete_app(&account, &name).await?;
+    Ok(empty())
+}

@@ -1,0 +1,102 @@
+//! The Environments calls.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Serialize;
+use shiplog_domain::ResourceName;
+use shiplog_domain::resources::{EnvOut, NewEnv};
+
+use super::{empty, json, name_marker, name_page};
+use crate::error::ApiError;
+use crate::extract::{Authorized, JsonBody, Params, Segments};
+use crate::state::SharedState;
+
+#[derive(Serialize)]
+struct EnvEnvelope<'a> {
+    env: EnvOut<'a>,
+}
+
+#[derive(Serialize)]
+struct EnvListOut<'a> {
+    envs: Vec<EnvOut<'a>>,
+    marker: Option<String>,
+}
+
+async fn list_envs(
+    state: SharedState,
+    account: shiplog_store::Account,
+    app: Option<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let mut scope = vec![
+        "envs".to_owned(),
+        account.name.clone(),
+        app.clone().unwrap_or_default(),
+    ];
+    let page = name_page(&state, &params, &mut scope)?;
+    let rows = state
+        .store
+        .list_envs(&account, app.as_deref(), &page)
+        .await?;
+    let (envs, marker) = name_marker(&state, &scope, rows, page.limit, |env| &env.name);
+    Ok(json(&EnvListOut {
+        envs: envs
+            .iter()
+            .map(|env| EnvOut::new(env, &state.public_url))
+            .collect(),
+        marker,
+    }))
+}
+
+/// ListEnvs: every env of the account.
+pub async fn list(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    params: Params,
+) -> Result<Response, ApiError> {
+    list_envs(state, account, None, params).await
+}
+
+/// ListAppEnvs: the envs of one app.
+pub async fn list_of_app(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, app)): Segments<(String, String)>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    list_envs(state, account, Some(app), params).await
+}
+
+pub async fn get(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, name)): Segments<(String, String)>,
+) -> Result<Response, ApiError> {
+    let env = state.store.get_env(&account, &name).await?;
+    Ok(json(&EnvEnvelope {
+        env: EnvOut::new(&env, &state.public_url),
+    }))
+}
+
+pub async fn create(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, app, name)): Segments<(String, String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let name = ResourceName::parse("Env", &name)?;
+    let new = NewEnv::parse(&body)?;
+    let env = state.store.create_env(&account, &app, &name, new).await?;
+    Ok(json(&EnvEnvelope {
+        env: EnvOut::new(&env, &state.public_url),
+    }))
+}
+
+pub async fn delete(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, name)): Segments<(String, String)>,
+) -> Result<Response, ApiError> {
+    state.store.delete_env(&account, &name).await?;
+    Ok(empty())
+}

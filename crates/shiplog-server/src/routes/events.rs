@@ -1,0 +1,125 @@
+//! The Events calls: create each type, update builds and deploys, list.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Serialize;
+use shiplog_domain::input::{EventUpdate, NewEvent, parse_event_id};
+use shiplog_domain::page::{parse_page_size, split_page};
+use shiplog_domain::{Event, EventFilter, EventType, Order, PageRequest};
+
+use super::json;
+use crate::error::ApiError;
+use crate::extract::{Authorized, JsonBody, Params, Segments};
+use crate::state::SharedState;
+
+#[derive(Serialize)]
+struct CreatedOut {
+    /// A string, as the original service answered.
+    event_id: String,
+}
+
+#[derive(Serialize)]
+struct EventOut<'a> {
+    event: &'a Event,
+}
+
+#[derive(Serialize)]
+struct EventListOut<'a> {
+    app_name: &'a str,
+    events: &'a [Event],
+    marker: Option<String>,
+}
+
+async fn create(
+    state: SharedState,
+    Authorized(account): Authorized,
+    app: String,
+    event_type: EventType,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let event = NewEvent::parse(event_type, &body)?;
+    let id = state.store.create_event(&account, &app, event).await?;
+    Ok(json(&CreatedOut {
+        event_id: id.to_string(),
+    }))
+}
+
+macro_rules! create_handler {
+    ($name:ident, $event_type:expr) => {
+        pub async fn $name(
+            State(state): State<SharedState>,
+            auth: Authorized,
+            Segments((_, app)): Segments<(String, String)>,
+            body: JsonBody,
+        ) -> Result<Response, ApiError> {
+            create(state, auth, app, $event_type, body).await
+        }
+    };
+}
+
+create_handler!(create_push, EventType::Push);
+create_handler!(create_pull_request, EventType::PullRequest);
+create_handler!(create_build, EventType::Build);
+create_handler!(create_release, EventType::Release);
+create_handler!(create_deploy, EventType::Deploy);
+
+/// UpdateBuildEvent, and UpdateDeployEvent on a DEPLOY.
+pub async fn update(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, app, event_id)): Segments<(String, String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let update = EventUpdate::parse(&body)?;
+    let id = parse_event_id(&event_id)
+        .ok_or_else(|| shiplog_domain::DomainError::NotFound(format!("Event {event_id}")))?;
+    let event = state.store.update_event(&account, &app, id, update).await?;
+    Ok(json(&EventOut { event: &event }))
+}
+
+pub async fn list(
+    State(state): State<SharedState>,
+    Authorized(account): Authorized,
+    Segments((_, app)): Segments<(String, String)>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let filter = EventFilter::from_query(|name| params.get(name))?;
+    let order = Order::parse(params.get("order"), Order::Desc)?;
+    let limit = parse_page_size(params.get("max_results"))?;
+    let [branch, event_type, env] = filter.scope();
+    let scope = [
+        "events",
+        &account.name,
+        &app,
+        order.as_str(),
+        branch,
+        event_type,
+        env,
+    ];
+    let after = match params.get("marker").filter(|m| !m.is_empty()) {
+        Some(marker) => Some(state.markers.decode_id(&scope, marker)?),
+        None => None,
+    };
+    let page = PageRequest {
+        order,
+        limit,
+        after,
+    };
+    let rows = state
+        .store
+        .list_events(&account, &app, &filter, &page)
+        .await?;
+    let (events, more) = split_page(rows, limit);
+    let marker = more
+        .then(|| {
+            events
+                .last()
+                .map(|e| state.markers.encode_id(&scope, e.event_id))
+        })
+        .flatten();
+    Ok(json(&EventListOut {
+        app_name: &app,
+        events: &events,
+        marker,
+    }))
+}

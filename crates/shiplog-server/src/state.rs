@@ -1,0 +1,15 @@
+//! What every handler shares: the store, the marker codec and the public URL.
+
+use std::sync::Arc;
+
+use shiplog_domain::MarkerCodec;
+use shiplog_store::Store;
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub markers: MarkerCodec,
+    /// Base of `api_url`/`html_url`, without a trailing slash.
+    pub public_url: String,
+}
+
+pub type SharedState = Arc<AppState>;

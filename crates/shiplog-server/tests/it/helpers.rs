@@ -1,0 +1,158 @@
+//! The test harness: a real shiplog server on a fresh store, and a client.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use shiplog_server::startup::{RunningServer, ServerSettings};
+use tempfile::TempDir;
+
+/// A running server on its own fresh store, with one account (`jdoe`) and
+/// its token.
+pub struct TestApp {
+    pub server: RunningServer,
+    pub base: String,
+    pub user: String,
+    pub token: String,
+    pub client: reqwest::Client,
+    pub data_dir: TempDir,
+}
+
+/// A response: status, headers and the body parsed as JSON (`Value::Null`
+/// when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Answer {
+    /// The `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.json["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(data_dir).await
+    }
+
+    async fn spawn_in(data_dir: TempDir) -> TestApp {
+        let database = format!("sqlite://{}", data_dir.path().join("shiplog.db").display());
+        let server = RunningServer::start(ServerSettings::for_tests(&database))
+            .await
+            .expect("server starts");
+        let token = server.add_user_or_token("jdoe").await.expect("user");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            server,
+            user: "jdoe".into(),
+            token,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            data_dir,
+        }
+    }
+
+    /// Stops the server gracefully and starts a new one on the same store.
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            server, data_dir, ..
+        } = self;
+        server.stop().await;
+        Self::spawn_in(data_dir).await
+    }
+
+    /// Creates another account and returns its token.
+    pub async fn new_account(&self, name: &str) -> String {
+        self.server.add_user_or_token(name).await.expect("user")
+    }
+
+    /// `path` with the test account's token appended as `apiToken`.
+    pub fn url(&self, path: &str) -> String {
+        self.url_with_token(path, &self.token)
+    }
+
+    pub fn url_with_token(&self, path: &str, token: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{}{path}{sep}apiToken={token}", self.base)
+    }
+
+    /// Sends `body` (raw bytes, no content type) to `url`.
+    pub async fn send_raw(&self, method: Method, url: &str, body: Option<&[u8]>) -> Answer {
+        let mut request = self.client.request(method, url);
+        if let Some(body) = body {
+            request = request.body(body.to_vec());
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        Answer {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// Sends JSON to `path` with the test account's token.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
+        self.send_raw(method, &self.url(path), bytes.as_deref())
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates an app of the test account; panics unless it answers 200.
+    pub async fn create_app(&self, app: &str) {
+        let answer = self
+            .put(&format!("/jdoe/apps/{app}"), serde_json::json!({}))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+
+    /// Creates an event with `kind` (`pushEvent`, `buildEvent`, …) and
+    /// returns its id.
+    pub async fn create_event(&self, app: &str, kind: &str, body: Value) -> i64 {
+        let answer = self
+            .put(&format!("/jdoe/apps/{app}/events/{kind}"), body)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json["event_id"]
+            .as_str()
+            .expect("event_id is a string")
+            .parse()
+            .expect("event_id is numeric")
+    }
+}

@@ -1,0 +1,127 @@
+//! shiplog's storage: the [`Store`] trait and its implementations.
+//!
+//! Everything above this crate talks to a `dyn Store`; which database backs
+//! it is decided once, from the URL scheme, by [`open`]. Each implementation
+//! enforces the domain's rules atomically (conditional updates, unique
+//! indexes), so they hold across concurrent writers.
+
+mod error;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use shiplog_domain::input::{EventUpdate, NewEvent};
+use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::token::TokenHash;
+use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName, Timestamp};
+
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An account that a request was authorised to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What a token may do with the account named in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The token is unknown or revoked.
+    Unauthenticated,
+    /// The token is valid but the account is not its user's (or does not exist).
+    Denied,
+    Granted(Account),
+}
+
+/// A token as listed to its owner: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub label: Option<String>,
+    pub created: Timestamp,
+    pub revoked: Option<Timestamp>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers once the database can be reached.
+    async fn ping(&self) -> Result<()>;
+    /// The secret that authenticates pagination markers; the same for every
+    /// instance that shares the database.
+    async fn marker_secret(&self) -> Result<Vec<u8>>;
+
+    /// Resolves a token and the account a request names.
+    async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access>;
+    async fn user_count(&self) -> Result<u64>;
+    /// Creates a user (and its account); `AlreadyExists` if taken.
+    async fn create_user(&self, name: &ResourceName) -> Result<()>;
+    /// Adds a token to an existing user.
+    async fn add_token(
+        &self,
+        user: &str,
+        token: TokenHash,
+        label: Option<&str>,
+    ) -> Result<TokenInfo>;
+    /// Creates the user and the token unless they exist; true if anything was created.
+    async fn ensure_user_token(&self, user: &ResourceName, token: TokenHash) -> Result<bool>;
+    async fn list_tokens(&self, user: &str) -> Result<Vec<TokenInfo>>;
+    /// Revokes a token of `user`; `NotFound` if it has no such token.
+    async fn revoke_token(&self, user: &str, token_id: i64) -> Result<()>;
+
+    async fn create_app(&self, account: &Account, name: &ResourceName, app: NewApp) -> Result<App>;
+    async fn get_app(&self, account: &Account, name: &str) -> Result<App>;
+    async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>>;
+    /// Deletes an app with its events and envs.
+    async fn delete_app(&self, account: &Account, name: &str) -> Result<()>;
+
+    async fn create_env(
+        &self,
+        account: &Account,
+        app: &str,
+        name: &ResourceName,
+        env: NewEnv,
+    ) -> Result<Env>;
+    async fn get_env(&self, account: &Account, name: &str) -> Result<Env>;
+    /// The envs of the account, or of one of its apps.
+    async fn list_envs(
+        &self,
+        account: &Account,
+        app: Option<&str>,
+        page: &PageRequest<String>,
+    ) -> Result<Vec<Env>>;
+    async fn delete_env(&self, account: &Account, name: &str) -> Result<()>;
+
+    /// Records an event; returns its id once durably committed.
+    async fn create_event(&self, account: &Account, app: &str, event: NewEvent) -> Result<i64>;
+    /// Updates a BUILD or DEPLOY under the terminal-state rule.
+    async fn update_event(
+        &self,
+        account: &Account,
+        app: &str,
+        event_id: i64,
+        update: EventUpdate,
+    ) -> Result<Event>;
+    /// One page of an app's events, `page.limit + 1` rows at most.
+    async fn list_events(
+        &self,
+        account: &Account,
+        app: &str,
+        filter: &EventFilter,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Event>>;
+}
+
+/// Opens the store a database URL names: `sqlite://PATH` (or a bare path).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if url.contains("://") && !url.starts_with("sqlite://") {
+        return Err(StoreError::Config(format!(
+            "unsupported database URL scheme in {url:?}: expected sqlite://PATH"
+        )));
+    }
+    Ok(Arc::new(sqlite::SqliteStore::open(path.as_ref()).await?))
+}

@@ -1,0 +1,332 @@
+//! Apps and envs in SQLite.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params};
+use shiplog_domain::resources::{App, Env, EnvVar, NewApp, NewEnv};
+use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, Timestamp};
+
+use super::events;
+use super::{is_unique_violation, sql_error};
+use crate::{Account, Result, StoreError};
+
+/// The identity of an app, as the event queries need it.
+#[derive(Debug, Clone)]
+pub struct AppRow {
+    pub id: i64,
+    pub name: String,
+    description: Option<String>,
+    created_ms: i64,
+}
+
+pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppRow> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, name, description, created_ms FROM apps WHERE account_id = ?1 AND name = ?2",
+        )
+        .map_err(sql_error)?;
+    stmt.query_row(params![account.id, name], |row| {
+        Ok(AppRow {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            description: row.get(2)?,
+            created_ms: row.get(3)?,
+        })
+    })
+    .optional()
+    .map_err(sql_error)?
+    .ok_or_else(|| StoreError::not_found(format!("App {name}")))
+}
+
+/// An app with its newest build and release.
+pub fn app_view(conn: &Connection, account: &Account, row: AppRow) -> Result<App> {
+    Ok(App {
+        owner: account.name.clone(),
+        latest_build: events::latest(conn, &row, EventType::Build, None)?,
+        latest_release: events::latest(conn, &row, EventType::Release, None)?,
+        created: Timestamp::from_millis(row.created_ms),
+        description: row.description,
+        name: row.name,
+    })
+}
+
+pub fn create_app(
+    conn: &Connection,
+    account: &Account,
+    name: &ResourceName,
+    app: NewApp,
+) -> Result<App> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO apps (account_id, name, description, created_ms) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                account.id,
+                name.as_str(),
+                app.description,
+                Timestamp::now().millis()
+            ])
+        });
+    match inserted {
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => {
+            return Err(StoreError::already_exists(format!("App {name}")));
+        }
+        Err(err) => return Err(sql_error(err)),
+    }
+    let row = find_app(conn, account, name.as_str())?;
+    app_view(conn, account, row)
+}
+
+pub fn list_apps(
+    conn: &Connection,
+    account: &Account,
+    page: &PageRequest<String>,
+) -> Result<Vec<App>> {
+    let sql = match (page.order, page.after.is_some()) {
+        (Order::Asc, false) => {
+            "SELECT name FROM apps WHERE account_id = ?1 ORDER BY name ASC LIMIT ?2"
+        }
+        (Order::Desc, false) => {
+            "SELECT name FROM apps WHERE account_id = ?1 ORDER BY name DESC LIMIT ?2"
+        }
+        (Order::Asc, true) => {
+            "SELECT name FROM apps WHERE account_id = ?1 AND name > ?3 ORDER BY name ASC LIMIT ?2"
+        }
+        (Order::Desc, true) => {
+            "SELECT name FROM apps WHERE account_id = ?1 AND name < ?3 ORDER BY name DESC LIMIT ?2"
+        }
+    };
+    let names = select_names(conn, sql, account.id, page)?;
+    names
+        .iter()
+        .map(|name| app_view(conn, account, find_app(conn, account, name)?))
+        .collect()
+}
+
+/// Runs a keyset query over names whose parameters are (owner, limit, after).
+fn select_names(
+    conn: &Connection,
+    sql: &str,
+    owner: i64,
+    page: &PageRequest<String>,
+) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+    let limit = page.fetch_limit() as i64;
+    let mut values = vec![Value::Integer(owner), Value::Integer(limit)];
+    if let Some(after) = &page.after {
+        values.push(Value::Text(after.clone()));
+    }
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(values), |row| row.get(0))
+        .map_err(sql_error)?;
+    rows.collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(sql_error)
+}
+
+pub fn delete_app(conn: &Connection, account: &Account, name: &str) -> Result<()> {
+    // Events and envs go with the app (ON DELETE CASCADE).
+    let deleted = conn
+        .prepare_cached("DELETE FROM apps WHERE account_id = ?1 AND name = ?2")
+        .and_then(|mut stmt| stmt.execute(params![account.id, name]))
+        .map_err(sql_error)?;
+    if deleted == 0 {
+        return Err(StoreError::not_found(format!("App {name}")));
+    }
+    Ok(())
+}
+
+pub fn create_env(
+    conn: &Connection,
+    account: &Account,
+    app: &str,
+    name: &ResourceName,
+    env: NewEnv,
+) -> Result<Env> {
+    let app = find_app(conn, account, app)?;
+    insert_env(conn, account.id, &app, name.as_str(), &env)?;
+    get_env(conn, account, name.as_str())
+}
+
+fn insert_env(
+    conn: &Connection,
+    account_id: i64,
+    app: &AppRow,
+    name: &str,
+    env: &NewEnv,
+) -> Result<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO envs (account_id, app_id, name, description, tags, vars, created_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                account_id,
+                app.id,
+                name,
+                env.description,
+                to_json(&env.tags),
+                to_json(&env.vars),
+                Timestamp::now().millis()
+            ])
+        });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(err) if is_unique_violation(&err) => {
+            Err(StoreError::already_exists(format!("Env {name}")))
+        }
+        Err(err) => Err(sql_error(err)),
+    }
+}
+
+/// Serialises an env's tag or var list for its TEXT column.
+fn to_json<T: serde::Serialize>(list: &[T]) -> String {
+    serde_json::to_string(list).expect("lists of strings serialise")
+}
+
+/// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
+/// account has no env of that name.
+pub fn ensure_deploy_env(
+    conn: &Connection,
+    account_id: i64,
+    app: &AppRow,
+    env: &str,
+) -> Result<()> {
+    let owner: Option<i64> = conn
+        .prepare_cached("SELECT app_id FROM envs WHERE account_id = ?1 AND name = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![account_id, env], |row| row.get(0))
+                .optional()
+        })
+        .map_err(sql_error)?;
+    match owner {
+        Some(app_id) if app_id == app.id => Ok(()),
+        Some(_) => Err(DomainError::bad_param(
+            "env_name",
+            format!("Env {env} belongs to another app"),
+        )
+        .into()),
+        None => insert_env(conn, account_id, app, env, &NewEnv::default()),
+    }
+}
+
+const ENV_SELECT: &str = "SELECT e.name, a.id, a.name, a.description, a.created_ms, \
+     e.description, e.tags, e.vars FROM envs e JOIN apps a ON a.id = e.app_id";
+
+fn env_from_row(conn: &Connection, account: &Account, row: &rusqlite::Row<'_>) -> Result<Env> {
+    let parse = |i: usize| -> Result<String> { row.get(i).map_err(sql_error) };
+    let app = AppRow {
+        id: row.get(1).map_err(sql_error)?,
+        name: parse(2)?,
+        description: row.get(3).map_err(sql_error)?,
+        created_ms: row.get(4).map_err(sql_error)?,
+    };
+    let name = parse(0)?;
+    let tags: Vec<String> = serde_json::from_str(&parse(6)?)
+        .map_err(|err| StoreError::Internal(format!("env tags: {err}")))?;
+    let vars: Vec<EnvVar> = serde_json::from_str(&parse(7)?)
+        .map_err(|err| StoreError::Internal(format!("env vars: {err}")))?;
+    let last_deployment = events::latest(conn, &app, EventType::Deploy, Some(&name))?;
+    let active_release_version = conn
+        .prepare_cached(
+            "SELECT release_version FROM events WHERE app_id = ?1 AND env_name = ?2 \
+             AND event_type = 'DEPLOY' AND deployment_status = 'Ok' ORDER BY id DESC LIMIT 1",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![app.id, name], |row| row.get(0))
+                .optional()
+        })
+        .map_err(sql_error)?
+        .flatten();
+    Ok(Env {
+        owner: account.name.clone(),
+        app_name: app.name,
+        description: row.get(5).map_err(sql_error)?,
+        name,
+        tags,
+        vars,
+        last_deployment,
+        active_release_version,
+    })
+}
+
+pub fn get_env(conn: &Connection, account: &Account, name: &str) -> Result<Env> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "{ENV_SELECT} WHERE e.account_id = ?1 AND e.name = ?2"
+        ))
+        .map_err(sql_error)?;
+    let mut rows = stmt.query(params![account.id, name]).map_err(sql_error)?;
+    match rows.next().map_err(sql_error)? {
+        Some(row) => env_from_row(conn, account, row),
+        None => Err(StoreError::not_found(format!("Env {name}"))),
+    }
+}
+
+/// Whether `app` has an env of that name.
+pub fn app_has_env(conn: &Connection, app: &AppRow, name: &str) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM envs WHERE app_id = ?1 AND name = ?2")
+        .and_then(|mut stmt| stmt.exists(params![app.id, name]))
+        .map_err(sql_error)
+}
+
+pub fn list_envs(
+    conn: &Connection,
+    account: &Account,
+    app: Option<&str>,
+    page: &PageRequest<String>,
+) -> Result<Vec<Env>> {
+    let names = match app {
+        None => {
+            let sql = match (page.order, page.after.is_some()) {
+                (Order::Asc, false) => {
+                    "SELECT name FROM envs WHERE account_id = ?1 ORDER BY name ASC LIMIT ?2"
+                }
+                (Order::Desc, false) => {
+                    "SELECT name FROM envs WHERE account_id = ?1 ORDER BY name DESC LIMIT ?2"
+                }
+                (Order::Asc, true) => {
+                    "SELECT name FROM envs WHERE account_id = ?1 AND name > ?3 ORDER BY name ASC LIMIT ?2"
+                }
+                (Order::Desc, true) => {
+                    "SELECT name FROM envs WHERE account_id = ?1 AND name < ?3 ORDER BY name DESC LIMIT ?2"
+                }
+            };
+            select_names(conn, sql, account.id, page)?
+        }
+        Some(app) => {
+            let app = find_app(conn, account, app)?;
+            let sql = match (page.order, page.after.is_some()) {
+                (Order::Asc, false) => {
+                    "SELECT name FROM envs WHERE app_id = ?1 ORDER BY name ASC LIMIT ?2"
+                }
+                (Order::Desc, false) => {
+                    "SELECT name FROM envs WHERE app_id = ?1 ORDER BY name DESC LIMIT ?2"
+                }
+                (Order::Asc, true) => {
+                    "SELECT name FROM envs WHERE app_id = ?1 AND name > ?3 ORDER BY name ASC LIMIT ?2"
+                }
+                (Order::Desc, true) => {
+                    "SELECT name FROM envs WHERE app_id = ?1 AND name < ?3 ORDER BY name DESC LIMIT ?2"
+                }
+            };
+            select_names(conn, sql, app.id, page)?
+        }
+    };
+    names
+        .iter()
+        .map(|name| get_env(conn, account, name))
+        .collect()
+}
+
+pub fn delete_env(conn: &Connection, account: &Account, name: &str) -> Result<()> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM envs WHERE account_id = ?1 AND name = ?2")
+        .and_then(|mut stmt| stmt.execute(params![account.id, name]))
+        .map_err(sql_error)?;
+    if deleted == 0 {
+        return Err(StoreError::not_found(format!("Env {name}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Users, tokens and access in SQLite.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use shiplog_domain::token::TokenHash;
+use shiplog_domain::{ResourceName, Timestamp};
+
+use super::{is_unique_violation, sql_error};
+use crate::{Access, Account, Result, StoreError, TokenInfo};
+
+pub fn authorize(conn: &Connection, token: TokenHash, account: &str) -> Result<Access> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT t.hash, a.id, a.name, \
+                    a.id = t.user_id OR EXISTS (SELECT 1 FROM memberships m \
+                        WHERE m.account_id = a.id AND m.user_id = t.user_id) \
+             FROM tokens t LEFT JOIN users a ON a.name = ?2 \
+             WHERE t.hash = ?1 AND t.revoked_ms IS NULL",
+        )
+        .map_err(sql_error)?;
+    let row = stmt
+        .query_row(params![&token.0[..], account], |row| {
+            Ok((
+                row.get::<_, Vec<u8>>(0)?,
+                row.get::<_, Option<i64>>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<bool>>(3)?,
+            ))
+        })
+        .optional()
+        .map_err(sql_error)?;
+    let Some((stored, account_id, account_name, allowed)) = row else {
+        return Ok(Access::Unauthenticated);
+    };
+    let stored = TokenHash(stored.try_into().unwrap_or([0; 32]));
+    if !stored.matches(&token) {
+        return Ok(Access::Unauthenticated);
+    }
+    Ok(match (account_id, account_name, allowed) {
+        (Some(id), Some(name), Some(true)) => Access::Granted(Account { id, name }),
+        _ => Access::Denied,
+    })
+}
+
+pub fn user_count(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+        .map_err(sql_error)
+}
+
+fn user_id(conn: &Connection, name: &str) -> Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM users WHERE name = ?1")
+        .and_then(|mut stmt| stmt.query_row([name], |row| row.get(0)).optional())
+        .map_err(sql_error)
+}
+
+fn existing_user(conn: &Connection, name: &str) -> Result<i64> {
+    user_id(conn, name)?.ok_or_else(|| StoreError::not_found(format!("User {name}")))
+}
+
+pub fn create_user(conn: &Connection, name: &ResourceName) -> Result<()> {
+    match conn.execute(
+        "INSERT INTO users (name, created_ms) VALUES (?1, ?2)",
+        params![name.as_str(), Timestamp::now().millis()],
+    ) {
+        Ok(_) => Ok(()),
+        Err(err) if is_unique_violation(&err) => {
+            Err(StoreError::already_exists(format!("User {name}")))
+        }
+        Err(err) => Err(sql_error(err)),
+    }
+}
+
+pub fn add_token(
+    conn: &Connection,
+    user: &str,
+    token: TokenHash,
+    label: Option<&str>,
+) -> Result<TokenInfo> {
+    let user_id = existing_user(conn, user)?;
+    let created = Timestamp::now();
+    conn.execute(
+        "INSERT INTO tokens (user_id, hash, label, created_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, &token.0[..], label, created.millis()],
+    )
+    .map_err(sql_error)?;
+    Ok(TokenInfo {
+        id: conn.last_insert_rowid(),
+        label: label.map(str::to_owned),
+        created,
+        revoked: None,
+    })
+}
+
+pub fn ensure_user_token(conn: &Connection, user: &ResourceName, token: TokenHash) -> Result<bool> {
+    let mut created = false;
+    let user_id = match user_id(conn, user.as_str())? {
+        Some(id) => id,
+        None => {
+            create_user(conn, user)?;
+            created = true;
+            existing_user(conn, user.as_str())?
+        }
+    };
+    let holder: Option<i64> = conn
+        .query_row(
+            "SELECT user_id FROM tokens WHERE hash = ?1",
+            [&token.0[..]],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql_error)?;
+    match holder {
+        Some(holder) if holder == user_id => Ok(created),
+        Some(_) => Err(StoreError::Config(
+            "the bootstrap token already belongs to another user".into(),
+        )),
+        None => {
+            add_token(conn, user.as_str(), token, Some("bootstrap"))?;
+            Ok(true)
+        }
+    }
+}
+
+pub fn list_tokens(conn: &Connection, user: &str) -> Result<Vec<TokenInfo>> {
+    let user_id = existing_user(conn, user)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, label, created_ms, revoked_ms FROM tokens WHERE user_id = ?1 ORDER BY id",
+        )
+        .map_err(sql_error)?;
+    let rows = stmt
+        .query_map([user_id], |row| {
+            Ok(TokenInfo {
+                id: row.get(0)?,
+                label: row.get(1)?,
+                created: Timestamp::from_millis(row.get(2)?),
+                revoked: row.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
+            })
+        })
+        .map_err(sql_error)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_error)
+}
+
+pub fn revoke_token(conn: &Connection, user: &str, token_id: i64) -> Result<()> {
+    let user_id = existing_user(conn, user)?;
+    let found = conn
+        .execute(
+            "UPDATE tokens SET revoked_ms = coalesce(revoked_ms, ?1) WHERE id = ?2 AND user_id = ?3",
+            params![Timestamp::now().millis(), token_id, user_id],
+        )
+        .map_err(sql_error)?;
+    if found == 0 {
+        return Err(StoreError::not_found(format!(
+            "Token {token_id} of user {user}"
+        )));
+    }
+    Ok(())
+}

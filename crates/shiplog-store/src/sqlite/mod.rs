@@ -1,0 +1,305 @@
+//! The SQLite store: one writer thread with group commit, a pool of readers,
+//! WAL mode and `synchronous=FULL`, so an answered write survives a crash.
+
+mod apps;
+mod auth;
+mod events;
+mod migrations;
+mod readers;
+mod writer;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use shiplog_domain::input::{EventUpdate, NewEvent};
+use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::token::TokenHash;
+use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
+
+use crate::{Access, Account, Result, Store, StoreError, TokenInfo};
+use readers::Readers;
+use writer::Writer;
+
+pub use migrations::VERSIONS as MIGRATION_VERSIONS;
+
+/// Read connections: enough to keep both cores busy while some wait on I/O.
+const READERS: usize = 4;
+/// Writes that may wait for the writer before new ones are refused.
+const WRITE_QUEUE: usize = 4096;
+/// Prepared statements kept per connection (every list filter combination fits).
+const STATEMENT_CACHE: usize = 128;
+
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Readers,
+    marker_secret: Vec<u8>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path))
+            .await
+            .map_err(|err| StoreError::Internal(err.to_string()))?
+    }
+
+    fn open_blocking(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                StoreError::Config(format!("cannot create {}: {err}", dir.display()))
+            })?;
+        }
+        let writer = connect(path, true)?;
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+            .map_err(config_error)?;
+        let marker_secret = migrations::run(&writer)?;
+        let readers = (0..READERS)
+            .map(|_| connect(path, false))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Writer::start(writer, WRITE_QUEUE),
+            readers: Readers::new(readers),
+            marker_secret,
+        })
+    }
+}
+
+fn connect(path: &Path, writer: bool) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(config_error)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Another process (the CLI) may hold the write lock for a moment.
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(config_error)?;
+    let pragmas = if writer {
+        "PRAGMA foreign_keys = ON;"
+    } else {
+        "PRAGMA query_only = ON;"
+    };
+    conn.execute_batch(pragmas).map_err(config_error)?;
+    Ok(conn)
+}
+
+fn config_error(err: rusqlite::Error) -> StoreError {
+    StoreError::Config(format!("cannot open the SQLite database: {err}"))
+}
+
+/// Maps an unexpected SQLite error: busy or I/O trouble means the database
+/// is unavailable; anything else is a bug.
+pub(crate) fn sql_error(err: rusqlite::Error) -> StoreError {
+    match err.sqlite_error_code() {
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::DiskFull
+            | ErrorCode::CannotOpen,
+        ) => StoreError::Unavailable(err.to_string()),
+        _ => StoreError::Internal(err.to_string()),
+    }
+}
+
+pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        self.readers
+            .read(|conn| {
+                conn.query_row("SELECT 1", [], |_| Ok(()))
+                    .map_err(sql_error)
+            })
+            .await
+    }
+
+    async fn marker_secret(&self) -> Result<Vec<u8>> {
+        Ok(self.marker_secret.clone())
+    }
+
+    async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access> {
+        let account = account.to_owned();
+        self.readers
+            .read(move |conn| auth::authorize(conn, token, &account))
+            .await
+    }
+
+    async fn user_count(&self) -> Result<u64> {
+        self.readers.read(auth::user_count).await
+    }
+
+    async fn create_user(&self, name: &ResourceName) -> Result<()> {
+        let name = name.clone();
+        self.writer
+            .write(move |conn| auth::create_user(conn, &name))
+            .await
+    }
+
+    async fn add_token(
+        &self,
+        user: &str,
+        token: TokenHash,
+        label: Option<&str>,
+    ) -> Result<TokenInfo> {
+        let (user, label) = (user.to_owned(), label.map(str::to_owned));
+        self.writer
+            .write(move |conn| auth::add_token(conn, &user, token, label.as_deref()))
+            .await
+    }
+
+    async fn ensure_user_token(&self, user: &ResourceName, token: TokenHash) -> Result<bool> {
+        let user = user.clone();
+        self.writer
+            .write(move |conn| auth::ensure_user_token(conn, &user, token))
+            .await
+    }
+
+    async fn list_tokens(&self, user: &str) -> Result<Vec<TokenInfo>> {
+        let user = user.to_owned();
+        self.readers
+            .read(move |conn| auth::list_tokens(conn, &user))
+            .await
+    }
+
+    async fn revoke_token(&self, user: &str, token_id: i64) -> Result<()> {
+        let user = user.to_owned();
+        self.writer
+            .write(move |conn| auth::revoke_token(conn, &user, token_id))
+            .await
+    }
+
+    async fn create_app(&self, account: &Account, name: &ResourceName, app: NewApp) -> Result<App> {
+        let (account, name) = (account.clone(), name.clone());
+        self.writer
+            .write(move |conn| apps::create_app(conn, &account, &name, app))
+            .await
+    }
+
+    async fn get_app(&self, account: &Account, name: &str) -> Result<App> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.readers
+            .read(move |conn| {
+                let row = apps::find_app(conn, &account, &name)?;
+                apps::app_view(conn, &account, row)
+            })
+            .await
+    }
+
+    async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>> {
+        let (account, page) = (account.clone(), page.clone());
+        self.readers
+            .read(move |conn| apps::list_apps(conn, &account, &page))
+            .await
+    }
+
+    async fn delete_app(&self, account: &Account, name: &str) -> Result<()> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| apps::delete_app(conn, &account, &name))
+            .await
+    }
+
+    async fn create_env(
+        &self,
+        account: &Account,
+        app: &str,
+        name: &ResourceName,
+        env: NewEnv,
+    ) -> Result<Env> {
+        let (account, app, name) = (account.clone(), app.to_owned(), name.clone());
+        self.writer
+            .write(move |conn| apps::create_env(conn, &account, &app, &name, env))
+            .await
+    }
+
+    async fn get_env(&self, account: &Account, name: &str) -> Result<Env> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.readers
+            .read(move |conn| apps::get_env(conn, &account, &name))
+            .await
+    }
+
+    async fn list_envs(
+        &self,
+        account: &Account,
+        app: Option<&str>,
+        page: &PageRequest<String>,
+    ) -> Result<Vec<Env>> {
+        let (account, app, page) = (account.clone(), app.map(str::to_owned), page.clone());
+        self.readers
+            .read(move |conn| apps::list_envs(conn, &account, app.as_deref(), &page))
+            .await
+    }
+
+    async fn delete_env(&self, account: &Account, name: &str) -> Result<()> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| apps::delete_env(conn, &account, &name))
+            .await
+    }
+
+    async fn create_event(&self, account: &Account, app: &str, event: NewEvent) -> Result<i64> {
+        let (account, app) = (account.clone(), app.to_owned());
+        self.writer
+            .write(move |conn| {
+                let app = apps::find_app(conn, &account, &app)?;
+                events::create(conn, account.id, &app, event)
+            })
+            .await
+    }
+
+    async fn update_event(
+        &self,
+        account: &Account,
+        app: &str,
+        event_id: i64,
+        update: EventUpdate,
+    ) -> Result<Event> {
+        let (account, app) = (account.clone(), app.to_owned());
+        self.writer
+            .write(move |conn| {
+                let app = apps::find_app(conn, &account, &app)?;
+                events::update(conn, &app, event_id, &update)
+            })
+            .await
+    }
+
+    async fn list_events(
+        &self,
+        account: &Account,
+        app: &str,
+        filter: &EventFilter,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Event>> {
+        let (account, app, filter, page) = (
+            account.clone(),
+            app.to_owned(),
+            filter.clone(),
+            page.clone(),
+        );
+        self.readers
+            .read(move |conn| {
+                let app = apps::find_app(conn, &account, &app)?;
+                if let Some(env) = &filter.env
+                    && !apps::app_has_env(conn, &app, env)?
+                {
+                    return Err(StoreError::not_found(format!("Env {env}")));
+                }
+                events::list(conn, &app, &filter, &page, page.fetch_limit())
+            })
+            .await
+    }
+}

@@ -1,0 +1,121 @@
+//! The single SQLite writer, with group commit.
+//!
+//! Every write is a job sent to one thread that owns the only writing
+//! connection. The thread takes all jobs waiting, runs each inside its own
+//! savepoint of one transaction, commits once (`synchronous=FULL`), and only
+//! then answers each job. Under load many writes share one fsync; a job that
+//! fails rolls back its savepoint without disturbing the others.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Result, StoreError};
+
+/// The most jobs one transaction takes: bounds the latency of the batch.
+const MAX_BATCH: usize = 256;
+
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+/// A job runs its work on the connection it is given, or, given none, fails
+/// without running.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Reply) + Send>;
+
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`; at most `queue` jobs wait at once.
+    pub fn start(conn: Connection, queue: usize) -> Writer {
+        let (jobs, receiver) = mpsc::channel(queue);
+        thread::Builder::new()
+            .name("shiplog-sqlite-writer".into())
+            .spawn(move || run(conn, receiver))
+            .expect("spawn the writer thread");
+        Writer { jobs }
+    }
+
+    /// Runs `work` in the next transaction and answers once it is committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (sender, receiver) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => catch_unwind(AssertUnwindSafe(|| work(conn)))
+                    .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into()))),
+                None => Err(StoreError::Unavailable(
+                    "the transaction could not start".into(),
+                )),
+            };
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |commit| {
+                let _ = sender.send(commit.and(result));
+            });
+            (ok, reply)
+        });
+        self.jobs.try_send(job).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
+            mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("the writer has stopped".into())
+            }
+        })?;
+        receiver
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?
+    }
+}
+
+fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut replies = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = receiver.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let failure = unavailable(&err);
+            for job in batch.drain(..) {
+                let (_, reply) = job(None);
+                reply(Err(failure.clone()));
+            }
+            let _ = conn.execute_batch("ROLLBACK");
+            continue;
+        }
+        for job in batch.drain(..) {
+            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let (ok, reply) = job(Some(&conn));
+            if savepoint.is_ok() {
+                let end = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                if let Err(err) = conn.execute_batch(end) {
+                    tracing::error!(error = %err, "ending a savepoint failed");
+                }
+            }
+            replies.push(reply);
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(|err| {
+            let _ = conn.execute_batch("ROLLBACK");
+            unavailable(&err)
+        });
+        for reply in replies.drain(..) {
+            reply(commit.clone());
+        }
+    }
+}
+
+fn unavailable(err: &rusqlite::Error) -> StoreError {
+    tracing::error!(error = %err, "SQLite transaction failed");
+    StoreError::Unavailable(err.to_string())
+}
