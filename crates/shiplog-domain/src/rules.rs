@@ -29,7 +29,7 @@ pub enum UpdateOutcome {
     /// Nothing changes: the update repeats the stored values (or is empty).
     Unchanged,
     /// The event takes these fields.
-    Changed(EventFields),
+    Changed(Box<EventFields>),
 }
 
 /// Whether the event is in a terminal state and therefore immutable.
@@ -79,7 +79,7 @@ pub fn apply_update(
     if event_type == EventType::Build {
         check_build(&next)?;
     }
-    Ok(UpdateOutcome::Changed(next))
+    Ok(UpdateOutcome::Changed(Box::new(next)))
 }
 
 fn overwrite<T>(slot: &mut Option<T>, value: Option<T>) {

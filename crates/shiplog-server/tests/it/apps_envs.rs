@@ -21,14 +21,20 @@ async fn create_app_answers_the_app_with_every_field() {
     assert_eq!(a["api_url"], format!("{}/jdoe/apps/example-node", app.base));
     assert!(a["html_url"].as_str().is_some_and(|u| !u.is_empty()), "{a}");
     assert!(is_response_timestamp(&a["created"]), "{a}");
-    assert!(answer.text.contains("\"description\":null"), "fields are never omitted");
+    assert!(
+        answer.text.contains("\"description\":null"),
+        "fields are never omitted"
+    );
 }
 
 #[tokio::test]
 async fn create_app_keeps_its_description() {
     let app = TestApp::spawn().await;
     let answer = app
-        .put("/jdoe/apps/web", json!({"description": "The web front end"}))
+        .put(
+            "/jdoe/apps/web",
+            json!({"description": "The web front end"}),
+        )
         .await;
     assert_ok(&answer);
     assert_eq!(answer.json["app"]["description"], "The web front end");
@@ -81,8 +87,12 @@ async fn the_apps_latest_build_and_release_are_event_objects() {
     let app = TestApp::spawn().await;
     app.create_app("web").await;
     let b1 = app.create_event("web", "buildEvent", build_body()).await;
-    let b2 = app.create_event("web", "buildEvent", json!({"build_id": "2"})).await;
-    let r1 = app.create_event("web", "releaseEvent", json!({"parent_event_id": b1})).await;
+    let b2 = app
+        .create_event("web", "buildEvent", json!({"build_id": "2"}))
+        .await;
+    let r1 = app
+        .create_event("web", "releaseEvent", json!({"parent_event_id": b1}))
+        .await;
     let r2 = app.create_event("web", "releaseEvent", json!({})).await;
     app.create_event("web", "pushEvent", json!({})).await;
     let a = app.get("/jdoe/apps/web").await.json["app"].clone();
@@ -121,7 +131,8 @@ async fn deleting_an_app_deletes_its_events_and_envs() {
     app.create_app("web").await;
     app.create_app("keep").await;
     app.create_event("web", "pushEvent", json!({})).await;
-    app.create_event("web", "deployEvent", json!({"env_name": "dev"})).await;
+    app.create_event("web", "deployEvent", json!({"env_name": "dev"}))
+        .await;
     assert_ok(&app.put("/jdoe/apps/web/envs/prod", json!({})).await);
     assert_ok(&app.put("/jdoe/apps/keep/envs/keep-env", json!({})).await);
     let kept = app.create_event("keep", "pushEvent", json!({})).await;
@@ -157,7 +168,15 @@ async fn deleting_an_unknown_app_is_not_found() {
 async fn valid_app_names_are_accepted() {
     let app = TestApp::spawn().await;
     let long = "a".repeat(64);
-    for name in ["a", "A9", "v1.2", "gbd_dev1", "example-node", "9lives", long.as_str()] {
+    for name in [
+        "a",
+        "A9",
+        "v1.2",
+        "gbd_dev1",
+        "example-node",
+        "9lives",
+        long.as_str(),
+    ] {
         let answer = app.put(&format!("/jdoe/apps/{name}"), json!({})).await;
         assert_ok(&answer);
         assert_eq!(answer.json["app"]["name"], name);
@@ -168,7 +187,18 @@ async fn valid_app_names_are_accepted() {
 async fn invalid_app_names_are_bad_param() {
     let app = TestApp::spawn().await;
     let long = "a".repeat(65);
-    for name in ["-a", ".hidden", "_x", "a%20b", "%C3%A9", "a%2Fb", "a~b", "a+b", "a%00", long.as_str()] {
+    for name in [
+        "-a",
+        ".hidden",
+        "_x",
+        "a%20b",
+        "%C3%A9",
+        "a%2Fb",
+        "a~b",
+        "a+b",
+        "a%00",
+        long.as_str(),
+    ] {
         let answer = app.put(&format!("/jdoe/apps/{name}"), json!({})).await;
         assert_error(&answer, 400, "BadParam");
     }
@@ -241,7 +271,10 @@ async fn env_names_are_unique_within_an_account() {
     let app = TestApp::spawn().await;
     app.create_app("web").await;
     app.create_app("api").await;
-    assert_ok(&app.put("/jdoe/apps/web/envs/dev", json!({"description": "first"})).await);
+    assert_ok(
+        &app.put("/jdoe/apps/web/envs/dev", json!({"description": "first"}))
+            .await,
+    );
     let before = snapshot(&app).await;
     for path in ["/jdoe/apps/web/envs/dev", "/jdoe/apps/api/envs/dev"] {
         let answer = app.put(path, json!({"description": "second"})).await;
@@ -266,7 +299,9 @@ async fn invalid_env_names_are_bad_param() {
     app.create_app("web").await;
     let long = "e".repeat(65);
     for name in ["-dev", ".dev", "d%20ev", "%C3%A9t%C3%A9", long.as_str()] {
-        let answer = app.put(&format!("/jdoe/apps/web/envs/{name}"), json!({})).await;
+        let answer = app
+            .put(&format!("/jdoe/apps/web/envs/{name}"), json!({}))
+            .await;
         assert_error(&answer, 400, "BadParam");
     }
     assert_eq!(app.get("/jdoe/envs").await.json["envs"], json!([]));
@@ -278,12 +313,20 @@ async fn list_envs_lists_the_envs_of_every_app_and_list_app_envs_only_one() {
     app.create_app("web").await;
     app.create_app("api").await;
     for (owner, env) in [("web", "dev"), ("api", "api-prod"), ("web", "prod")] {
-        assert_ok(&app.put(&format!("/jdoe/apps/{owner}/envs/{env}"), json!({})).await);
+        assert_ok(
+            &app.put(&format!("/jdoe/apps/{owner}/envs/{env}"), json!({}))
+                .await,
+        );
     }
     let all = app.get("/jdoe/envs").await;
     assert_ok(&all);
     assert_eq!(key_set(&all.json), ["envs", "marker"]);
-    let names: Vec<_> = all.json["envs"].as_array().unwrap().iter().map(|e| e["name"].clone()).collect();
+    let names: Vec<_> = all.json["envs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].clone())
+        .collect();
     assert_eq!(names, [json!("api-prod"), json!("dev"), json!("prod")]);
     for e in all.json["envs"].as_array().unwrap() {
         assert_eq!(key_set(e), sorted(ENV_FIELDS));
@@ -293,7 +336,12 @@ async fn list_envs_lists_the_envs_of_every_app_and_list_app_envs_only_one() {
     let web = app.get("/jdoe/apps/web/envs").await;
     assert_ok(&web);
     assert_eq!(key_set(&web.json), ["envs", "marker"]);
-    let names: Vec<_> = web.json["envs"].as_array().unwrap().iter().map(|e| e["name"].clone()).collect();
+    let names: Vec<_> = web.json["envs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].clone())
+        .collect();
     assert_eq!(names, [json!("dev"), json!("prod")]);
 }
 

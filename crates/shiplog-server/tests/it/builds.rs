@@ -45,8 +45,16 @@ async fn a_terminal_build_refuses_a_change() {
         )
         .await;
     assert_error(&answer, 409, "ImmutableEvent");
-    assert!(answer.message().contains(&id.to_string()), "names the event: {}", answer.text);
-    assert!(answer.message().contains("Success"), "names its state: {}", answer.text);
+    assert!(
+        answer.message().contains(&id.to_string()),
+        "names the event: {}",
+        answer.text
+    );
+    assert!(
+        answer.message().contains("Success"),
+        "names its state: {}",
+        answer.text
+    );
     assert_eq!(snapshot(&app).await, before);
 }
 
@@ -64,7 +72,11 @@ async fn every_terminal_build_status_makes_the_event_immutable() {
                 .post(&format!("/jdoe/apps/web/events/{id}"), change.clone())
                 .await;
             assert_error(&answer, 409, "ImmutableEvent");
-            assert!(answer.message().contains(status), "{status}: {}", answer.text);
+            assert!(
+                answer.message().contains(status),
+                "{status}: {}",
+                answer.text
+            );
         }
         assert_eq!(snapshot(&app).await, before, "{status}");
     }
@@ -184,7 +196,10 @@ async fn a_terminal_status_without_build_end_is_missing_param_naming_build_end()
 async fn a_terminal_status_is_accepted_when_build_end_was_set_before() {
     let (app, id) = running_build().await;
     let answer = app
-        .post(&format!("/jdoe/apps/web/events/{id}"), json!({"build_end": END}))
+        .post(
+            &format!("/jdoe/apps/web/events/{id}"),
+            json!({"build_end": END}),
+        )
         .await;
     assert_ok(&answer);
     assert_eq!(answer.json["event"]["build_status"], "Running");
@@ -255,7 +270,10 @@ async fn updating_a_build_with_a_release_version_records_one_release_from_it() {
     for key in COMMIT_FIELDS {
         assert_eq!(release[*key], build[*key], "{key} copied from the build");
     }
-    assert_eq!(release["commit_id"], "1234567890123456789012345678901234567890");
+    assert_eq!(
+        release["commit_id"],
+        "1234567890123456789012345678901234567890"
+    );
 }
 
 #[tokio::test]
@@ -305,8 +323,20 @@ async fn a_second_update_with_the_same_version_on_a_running_build_records_no_sec
     let (app, id) = running_build().await;
     let path = format!("/jdoe/apps/web/events/{id}");
     assert_ok(&app.post(&path, json!({"release_version": "v5"})).await);
-    assert_ok(&app.post(&path, json!({"build_status": "Queued", "release_version": "v5"})).await);
-    assert_ok(&app.post(&path, json!({"build_status": "Success", "build_end": END, "release_version": "v5"})).await);
+    assert_ok(
+        &app.post(
+            &path,
+            json!({"build_status": "Queued", "release_version": "v5"}),
+        )
+        .await,
+    );
+    assert_ok(
+        &app.post(
+            &path,
+            json!({"build_status": "Success", "build_end": END, "release_version": "v5"}),
+        )
+        .await,
+    );
     assert_eq!(events_of_type(&app, "web", "RELEASE").await.len(), 1);
 }
 
@@ -327,7 +357,11 @@ async fn an_update_naming_an_existing_release_version_records_no_new_release() {
     let releases = events_of_type(&app, "web", "RELEASE").await;
     assert_eq!(releases.len(), 1);
     assert_eq!(releases[0]["event_id"], json!(existing));
-    assert_eq!(releases[0]["parent_event_id"], Value::Null, "left as it was");
+    assert_eq!(
+        releases[0]["parent_event_id"],
+        Value::Null,
+        "left as it was"
+    );
 }
 
 #[tokio::test]
@@ -348,7 +382,10 @@ async fn a_refused_update_records_no_release() {
 async fn the_app_shows_its_newest_build_and_release() {
     let (app, first) = running_build().await;
     let answer = app.get("/jdoe/apps/web").await;
-    assert_eq!(answer.json["app"]["latest_build"], event(&app, "web", first).await);
+    assert_eq!(
+        answer.json["app"]["latest_build"],
+        event(&app, "web", first).await
+    );
     assert_eq!(answer.json["app"]["latest_release"], Value::Null);
     let second = app.create_event("web", "buildEvent", json!({})).await;
     app.post(
@@ -357,7 +394,10 @@ async fn the_app_shows_its_newest_build_and_release() {
     )
     .await;
     let answer = app.get("/jdoe/apps/web").await;
-    assert_eq!(answer.json["app"]["latest_build"], event(&app, "web", second).await);
+    assert_eq!(
+        answer.json["app"]["latest_build"],
+        event(&app, "web", second).await
+    );
     let release = events_of_type(&app, "web", "RELEASE").await.remove(0);
     assert_eq!(answer.json["app"]["latest_release"], release);
 }

@@ -62,7 +62,9 @@ async fn a_deploy_is_assigned_a_deployment_id_and_number() {
     let a = event(&app, "web", a).await;
     let b = event(&app, "web", b).await;
     for e in [&a, &b] {
-        let id = e["deployment_id"].as_str().expect("deployment_id is a string");
+        let id = e["deployment_id"]
+            .as_str()
+            .expect("deployment_id is a string");
         assert!(id.starts_with("d-") && id.len() > 2, "{id}");
         let number = e["deployment_number"]
             .as_str()
@@ -118,7 +120,10 @@ async fn a_deploy_naming_an_existing_release_takes_its_commit_fields_and_parent(
 async fn a_deploy_without_env_name_is_missing_param() {
     let app = app_with("web").await;
     let answer = app
-        .put("/jdoe/apps/web/events/deployEvent", json!({"release_version": "v1"}))
+        .put(
+            "/jdoe/apps/web/events/deployEvent",
+            json!({"release_version": "v1"}),
+        )
         .await;
     assert_error(&answer, 400, "MissingParam");
     assert!(answer.message().contains("env_name"), "{}", answer.text);
@@ -130,7 +135,10 @@ async fn a_deploy_to_an_invalid_env_name_is_bad_param() {
     let app = app_with("web").await;
     for bad in ["../etc", "-dev", "a b", ""] {
         let answer = app
-            .put("/jdoe/apps/web/events/deployEvent", json!({"env_name": bad}))
+            .put(
+                "/jdoe/apps/web/events/deployEvent",
+                json!({"env_name": bad}),
+            )
             .await;
         assert_eq!(answer.status, 400, "{bad}: {}", answer.text);
         assert!(
@@ -150,17 +158,28 @@ async fn a_deploy_to_an_env_of_another_app_is_bad_param() {
     assert_ok(&app.put("/jdoe/apps/api/envs/prod", json!({})).await);
     let before = snapshot(&app).await;
     let answer = app
-        .put("/jdoe/apps/web/events/deployEvent", json!({"env_name": "prod"}))
+        .put(
+            "/jdoe/apps/web/events/deployEvent",
+            json!({"env_name": "prod"}),
+        )
         .await;
     assert_error(&answer, 400, "BadParam");
-    assert!(answer.message().contains("prod") || answer.message().contains("env_name"), "{}", answer.text);
+    assert!(
+        answer.message().contains("prod") || answer.message().contains("env_name"),
+        "{}",
+        answer.text
+    );
     assert_eq!(snapshot(&app).await, before);
 }
 
 #[tokio::test]
 async fn deployment_type_is_accepted_in_any_case() {
     let app = app_with("web").await;
-    for (sent, stored) in [("restart", "Restart"), ("TERMINATE", "Terminate"), ("Deploy", "Deploy")] {
+    for (sent, stored) in [
+        ("restart", "Restart"),
+        ("TERMINATE", "Terminate"),
+        ("Deploy", "Deploy"),
+    ] {
         let id = app
             .create_event(
                 "web",
@@ -177,7 +196,11 @@ async fn deployment_type_is_accepted_in_any_case() {
         )
         .await;
     assert_error(&answer, 400, "BadParam");
-    assert!(answer.message().contains("deployment_type"), "{}", answer.text);
+    assert!(
+        answer.message().contains("deployment_type"),
+        "{}",
+        answer.text
+    );
 }
 
 #[tokio::test]
@@ -226,8 +249,15 @@ async fn an_unknown_deployment_status_is_bad_param() {
         )
         .await;
     assert_error(&answer, 400, "BadParam");
-    assert!(answer.message().contains("deployment_status"), "{}", answer.text);
-    assert_eq!(event(&app, "web", id).await["deployment_status"], Value::Null);
+    assert!(
+        answer.message().contains("deployment_status"),
+        "{}",
+        answer.text
+    );
+    assert_eq!(
+        event(&app, "web", id).await["deployment_status"],
+        Value::Null
+    );
 }
 
 #[tokio::test]
@@ -248,7 +278,11 @@ async fn a_terminal_deploy_refuses_a_change_but_accepts_a_repeat() {
             .post(&path, json!({"deployment_status": "InProgress"}))
             .await;
         assert_error(&answer, 409, "ImmutableEvent");
-        assert!(answer.message().contains(&id.to_string()), "{}", answer.text);
+        assert!(
+            answer.message().contains(&id.to_string()),
+            "{}",
+            answer.text
+        );
         let repeat = app
             .post(&path, json!({"deployment_status": status.to_uppercase()}))
             .await;
@@ -270,7 +304,10 @@ async fn the_env_shows_its_last_deployment_and_its_active_release() {
         .await;
     let env = app.get("/jdoe/envs/dev").await;
     assert_eq!(env.json["env"]["active_release_version"], "v1");
-    assert_eq!(env.json["env"]["last_deployment"], event(&app, "web", ok).await);
+    assert_eq!(
+        env.json["env"]["last_deployment"],
+        event(&app, "web", ok).await
+    );
     let failed = app
         .create_event(
             "web",
@@ -280,7 +317,10 @@ async fn the_env_shows_its_last_deployment_and_its_active_release() {
         .await;
     let env = app.get("/jdoe/envs/dev").await;
     assert_eq!(env.json["env"]["active_release_version"], "v1", "v2 failed");
-    assert_eq!(env.json["env"]["last_deployment"], event(&app, "web", failed).await);
+    assert_eq!(
+        env.json["env"]["last_deployment"],
+        event(&app, "web", failed).await
+    );
     let pending = app
         .create_event(
             "web",
@@ -297,7 +337,10 @@ async fn the_env_shows_its_last_deployment_and_its_active_release() {
     );
     let env = app.get("/jdoe/envs/dev").await;
     assert_eq!(env.json["env"]["active_release_version"], "v3");
-    assert_eq!(env.json["env"]["last_deployment"]["deployment_status"], "Ok");
+    assert_eq!(
+        env.json["env"]["last_deployment"]["deployment_status"],
+        "Ok"
+    );
 }
 
 #[tokio::test]

@@ -36,7 +36,9 @@ async fn every_create_call_answers_only_the_event_id_as_a_string() {
         ("releaseEvent", json!({})),
         ("deployEvent", json!({"env_name": "dev"})),
     ] {
-        let answer = app.put(&format!("/jdoe/apps/web/events/{kind}"), body).await;
+        let answer = app
+            .put(&format!("/jdoe/apps/web/events/{kind}"), body)
+            .await;
         let id = created_id(&answer);
         assert!(id > 0, "{kind}");
     }
@@ -135,7 +137,9 @@ async fn event_ids_increase_in_creation_order_across_apps() {
 async fn a_build_with_a_push_parent_returns_the_parent_id_as_a_string() {
     let app = app_with("web").await;
     let push = app.create_event("web", "pushEvent", push_body()).await;
-    let pr = app.create_event("web", "pullRequestEvent", push_body()).await;
+    let pr = app
+        .create_event("web", "pullRequestEvent", push_body())
+        .await;
     let by_number = app
         .create_event("web", "buildEvent", json!({"parent_event_id": push}))
         .await;
@@ -163,7 +167,12 @@ async fn a_build_parent_must_be_a_push_or_pull_request_of_the_same_app() {
     let build = app.create_event("web", "buildEvent", json!({})).await;
     let foreign_push = app.create_event("other", "pushEvent", json!({})).await;
     let before = snapshot(&app).await;
-    for parent in [json!(build), json!(foreign_push), json!(999_999), json!("x")] {
+    for parent in [
+        json!(build),
+        json!(foreign_push),
+        json!(999_999),
+        json!("x"),
+    ] {
         let answer = app
             .put(
                 "/jdoe/apps/web/events/buildEvent",
@@ -171,7 +180,11 @@ async fn a_build_parent_must_be_a_push_or_pull_request_of_the_same_app() {
             )
             .await;
         assert_error(&answer, 400, "BadParam");
-        assert!(answer.message().contains("parent_event_id") || answer.message().contains("parent"), "{}", answer.text);
+        assert!(
+            answer.message().contains("parent_event_id") || answer.message().contains("parent"),
+            "{}",
+            answer.text
+        );
     }
     assert_eq!(snapshot(&app).await, before);
 }
@@ -232,7 +245,11 @@ async fn timestamps_in_any_rfc3339_form_are_normalised_to_utc_milliseconds() {
         let id = app
             .create_event("web", "buildEvent", json!({"build_start": sent}))
             .await;
-        assert_eq!(event(&app, "web", id).await["build_start"], stored, "{sent}");
+        assert_eq!(
+            event(&app, "web", id).await["build_start"],
+            stored,
+            "{sent}"
+        );
     }
 }
 
@@ -241,7 +258,10 @@ async fn a_timestamp_that_is_not_rfc3339_is_bad_param() {
     let app = app_with("web").await;
     for bad in [json!("2016-08-15"), json!("yesterday"), json!(1471299742)] {
         let answer = app
-            .put("/jdoe/apps/web/events/buildEvent", json!({"build_start": bad}))
+            .put(
+                "/jdoe/apps/web/events/buildEvent",
+                json!({"build_start": bad}),
+            )
             .await;
         assert_error(&answer, 400, "BadParam");
         assert!(answer.message().contains("build_start"), "{}", answer.text);
@@ -272,12 +292,7 @@ async fn statuses_and_providers_are_accepted_in_any_case_and_returned_canonicall
     let e = event(&app, "web", id).await;
     assert_eq!(e["build_status"], "TimedOut");
     assert_eq!(e["repo_provider"], "azuredevops");
-    for provider in [
-        "bitbucket",
-        "BitbucketServer",
-        "githubenterprise",
-        "GITLAB",
-    ] {
+    for provider in ["bitbucket", "BitbucketServer", "githubenterprise", "GITLAB"] {
         let id = app
             .create_event("web", "pushEvent", json!({"repo_provider": provider}))
             .await;
@@ -292,12 +307,23 @@ async fn statuses_and_providers_are_accepted_in_any_case_and_returned_canonicall
 async fn an_unknown_build_status_is_bad_param_listing_the_accepted_values() {
     let app = app_with("web").await;
     let answer = app
-        .put("/jdoe/apps/web/events/buildEvent", json!({"build_status": "done"}))
+        .put(
+            "/jdoe/apps/web/events/buildEvent",
+            json!({"build_status": "done"}),
+        )
         .await;
     assert_error(&answer, 400, "BadParam");
     let message = answer.message();
     assert!(message.contains("build_status"), "{message}");
-    for status in ["Waiting", "Queued", "Running", "Success", "Failed", "TimedOut", "Cancelled"] {
+    for status in [
+        "Waiting",
+        "Queued",
+        "Running",
+        "Success",
+        "Failed",
+        "TimedOut",
+        "Cancelled",
+    ] {
         assert!(message.contains(status), "{message} lists {status}");
     }
     assert!(all_events(&app, "web").await.is_empty());
@@ -314,7 +340,11 @@ async fn an_unknown_repo_provider_is_bad_param() {
             )
             .await;
         assert_error(&answer, 400, "BadParam");
-        assert!(answer.message().contains("repo_provider"), "{}", answer.text);
+        assert!(
+            answer.message().contains("repo_provider"),
+            "{}",
+            answer.text
+        );
     }
     assert!(all_events(&app, "web").await.is_empty());
 }
@@ -359,7 +389,10 @@ async fn a_boolean_field_of_another_type_is_bad_param() {
     let app = app_with("web").await;
     for bad in [json!("yes"), json!(1), json!([true])] {
         let answer = app
-            .put("/jdoe/apps/web/events/buildEvent", json!({"auto_build": bad}))
+            .put(
+                "/jdoe/apps/web/events/buildEvent",
+                json!({"auto_build": bad}),
+            )
             .await;
         assert_error(&answer, 400, "BadParam");
         assert!(answer.message().contains("auto_build"), "{}", answer.text);
@@ -371,7 +404,11 @@ async fn a_boolean_field_of_another_type_is_bad_param() {
 async fn numbers_are_accepted_for_string_fields() {
     let app = app_with("web").await;
     let id = app
-        .create_event("web", "buildEvent", json!({"build_id": 96, "commit_id": 1234}))
+        .create_event(
+            "web",
+            "buildEvent",
+            json!({"build_id": 96, "commit_id": 1234}),
+        )
         .await;
     let e = event(&app, "web", id).await;
     assert_eq!(e["build_id"], "96");
@@ -476,7 +513,11 @@ async fn update_build_changes_its_status_and_answers_the_whole_event() {
     assert_eq!(e["event_id"], json!(id), "event_id is a JSON number");
     assert_eq!(e["build_status"], "Queued");
     assert_eq!(e["build_id"], "J23465");
-    assert_eq!(*e, event(&app, "web", id).await, "the answer is the stored event");
+    assert_eq!(
+        *e,
+        event(&app, "web", id).await,
+        "the answer is the stored event"
+    );
 }
 
 #[tokio::test]
@@ -517,7 +558,10 @@ async fn update_build_ignores_fields_it_does_not_update() {
 async fn update_on_an_unknown_event_id_is_not_found_with_its_id() {
     let app = app_with("web").await;
     let answer = app
-        .post("/jdoe/apps/web/events/999999", json!({"build_status": "Running"}))
+        .post(
+            "/jdoe/apps/web/events/999999",
+            json!({"build_status": "Running"}),
+        )
         .await;
     assert_error(&answer, 404, "NotFound");
     assert_eq!(answer.message(), "Event 999999 not found");
@@ -581,7 +625,10 @@ async fn a_release_is_listed_with_every_field_in_contract_order() {
         .create_event(
             "web",
             "releaseEvent",
-            with(push_body(), json!({"release_version": "v5", "build_id": "96"})),
+            with(
+                push_body(),
+                json!({"release_version": "v5", "build_id": "96"}),
+            ),
         )
         .await;
     let answer = app.get("/jdoe/apps/web/events").await;
@@ -639,7 +686,8 @@ async fn a_release_with_a_build_parent_takes_the_builds_commit_fields_and_build_
 async fn every_event_type_round_trips_through_the_listing_in_contract_order() {
     let app = app_with("web").await;
     let push = app.create_event("web", "pushEvent", push_body()).await;
-    app.create_event("web", "pullRequestEvent", push_body()).await;
+    app.create_event("web", "pullRequestEvent", push_body())
+        .await;
     let build = app
         .create_event(
             "web",

@@ -39,18 +39,34 @@ async fn fixture() -> Fixture {
         .create_event("web", "releaseEvent", master.clone())
         .await;
     let deploy_dev_master = app
-        .create_event("web", "deployEvent", with(master.clone(), json!({"env_name": "dev"})))
+        .create_event(
+            "web",
+            "deployEvent",
+            with(master.clone(), json!({"env_name": "dev"})),
+        )
         .await;
     let deploy_dev_feature = app
-        .create_event("web", "deployEvent", with(feature.clone(), json!({"env_name": "dev"})))
+        .create_event(
+            "web",
+            "deployEvent",
+            with(feature.clone(), json!({"env_name": "dev"})),
+        )
         .await;
     let deploy_prod_master = app
-        .create_event("web", "deployEvent", with(master.clone(), json!({"env_name": "prod"})))
+        .create_event(
+            "web",
+            "deployEvent",
+            with(master.clone(), json!({"env_name": "prod"})),
+        )
         .await;
     // Noise in another app, including an env of its own and the same branch.
     app.create_event("api", "pushEvent", master.clone()).await;
-    app.create_event("api", "deployEvent", with(master, json!({"env_name": "api-prod"})))
-        .await;
+    app.create_event(
+        "api",
+        "deployEvent",
+        with(master, json!({"env_name": "api-prod"})),
+    )
+    .await;
     Fixture {
         app,
         push_master,
@@ -121,7 +137,10 @@ async fn the_branch_filter_returns_every_type_of_that_branch() {
         f.deploy_prod_master,
     ]
     .into();
-    assert_eq!(f.ids("filter_name=Branch&filter_branch=master").await, expected);
+    assert_eq!(
+        f.ids("filter_name=Branch&filter_branch=master").await,
+        expected
+    );
 }
 
 #[tokio::test]
@@ -137,9 +156,21 @@ async fn a_branch_with_a_slash_is_matched_when_sent_percent_encoded() {
 #[tokio::test]
 async fn the_branch_filter_matches_the_whole_branch_exactly() {
     let f = fixture().await;
-    assert!(f.ids("filter_name=Branch&filter_branch=mast").await.is_empty());
-    assert!(f.ids("filter_name=Branch&filter_branch=feature").await.is_empty());
-    assert!(f.ids("filter_name=Branch&filter_branch=%25").await.is_empty());
+    assert!(
+        f.ids("filter_name=Branch&filter_branch=mast")
+            .await
+            .is_empty()
+    );
+    assert!(
+        f.ids("filter_name=Branch&filter_branch=feature")
+            .await
+            .is_empty()
+    );
+    assert!(
+        f.ids("filter_name=Branch&filter_branch=%25")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -152,15 +183,22 @@ async fn the_event_type_filter_returns_only_that_type() {
         ("Release", [f.release_master].into()),
         (
             "Deploy",
-            [f.deploy_dev_master, f.deploy_dev_feature, f.deploy_prod_master].into(),
+            [
+                f.deploy_dev_master,
+                f.deploy_dev_feature,
+                f.deploy_prod_master,
+            ]
+            .into(),
         ),
         ("Dockerimage", BTreeSet::new()),
     ];
     for (value, expected) in cases {
         for spelling in [value.to_owned(), value.to_lowercase(), value.to_uppercase()] {
             assert_eq!(
-                f.ids(&format!("filter_name=EventType&filter_event_type={spelling}"))
-                    .await,
+                f.ids(&format!(
+                    "filter_name=EventType&filter_event_type={spelling}"
+                ))
+                .await,
                 expected,
                 "{spelling}"
             );
@@ -174,14 +212,18 @@ async fn filter_names_are_matched_in_any_letter_case() {
     let builds: BTreeSet<i64> = [f.build_master, f.build_feature].into();
     for name in ["EventType", "eventtype", "EVENTTYPE", "eventType"] {
         assert_eq!(
-            f.ids(&format!("filter_name={name}&filter_event_type=build")).await,
+            f.ids(&format!("filter_name={name}&filter_event_type=build"))
+                .await,
             builds,
             "{name}"
         );
     }
     let dev: BTreeSet<i64> = [f.deploy_dev_master, f.deploy_dev_feature].into();
     for name in ["env", "ENV"] {
-        assert_eq!(f.ids(&format!("filter_name={name}&filter_env=dev")).await, dev);
+        assert_eq!(
+            f.ids(&format!("filter_name={name}&filter_env=dev")).await,
+            dev
+        );
     }
     let master_builds: BTreeSet<i64> = [f.build_master].into();
     assert_eq!(
@@ -221,7 +263,10 @@ async fn the_env_filter_returns_the_deploys_to_that_env() {
 async fn the_env_filter_on_an_env_without_deploys_is_an_empty_list() {
     let f = fixture().await;
     assert_ok(&f.app.put("/jdoe/apps/web/envs/staging", json!({})).await);
-    let answer = f.app.get("/jdoe/apps/web/events?filter_name=Env&filter_env=staging").await;
+    let answer = f
+        .app
+        .get("/jdoe/apps/web/events?filter_name=Env&filter_env=staging")
+        .await;
     assert_ok(&answer);
     assert_eq!(answer.json["events"], json!([]));
     assert_eq!(answer.json["marker"], Value::Null);
@@ -232,7 +277,8 @@ async fn env_and_branch_needs_both_to_match() {
     let f = fixture().await;
     let expected: BTreeSet<i64> = [f.deploy_dev_master].into();
     assert_eq!(
-        f.ids("filter_name=EnvAndBranch&filter_env=dev&filter_branch=master").await,
+        f.ids("filter_name=EnvAndBranch&filter_env=dev&filter_branch=master")
+            .await,
         expected
     );
     assert!(
@@ -270,15 +316,28 @@ async fn a_named_filter_without_its_parameter_is_missing_param_naming_it() {
         ("filter_name=Branch", "filter_branch"),
         ("filter_name=Env", "filter_env"),
         ("filter_name=EventType", "filter_event_type"),
-        ("filter_name=BranchAndEventType&filter_branch=master", "filter_event_type"),
-        ("filter_name=BranchAndEventType&filter_event_type=push", "filter_branch"),
+        (
+            "filter_name=BranchAndEventType&filter_branch=master",
+            "filter_event_type",
+        ),
+        (
+            "filter_name=BranchAndEventType&filter_event_type=push",
+            "filter_branch",
+        ),
         ("filter_name=EnvAndBranch&filter_env=dev", "filter_branch"),
-        ("filter_name=EnvAndBranch&filter_branch=master", "filter_env"),
+        (
+            "filter_name=EnvAndBranch&filter_branch=master",
+            "filter_env",
+        ),
         ("filter_name=Branch&filter_event_type=push", "filter_branch"),
     ] {
         let answer = f.refused(query).await;
         assert_error(&answer, 400, "MissingParam");
-        assert!(answer.message().contains(missing), "{query}: {}", answer.text);
+        assert!(
+            answer.message().contains(missing),
+            "{query}: {}",
+            answer.text
+        );
     }
 }
 
@@ -287,14 +346,20 @@ async fn an_empty_companion_parameter_counts_as_missing() {
     let f = fixture().await;
     let answer = f.refused("filter_name=Branch&filter_branch=").await;
     assert_error(&answer, 400, "MissingParam");
-    assert!(answer.message().contains("filter_branch"), "{}", answer.text);
+    assert!(
+        answer.message().contains("filter_branch"),
+        "{}",
+        answer.text
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_filter_name_is_bad_param() {
     let f = fixture().await;
     for name in ["Colour", "Branches", "Event%20Type"] {
-        let answer = f.refused(&format!("filter_name={name}&filter_branch=master")).await;
+        let answer = f
+            .refused(&format!("filter_name={name}&filter_branch=master"))
+            .await;
         assert_error(&answer, 400, "BadParam");
         assert!(answer.message().contains("filter_name"), "{}", answer.text);
     }
@@ -311,8 +376,16 @@ async fn an_unknown_event_type_is_bad_param_listing_the_accepted_values() {
     ] {
         let answer = f.refused(query).await;
         assert_error(&answer, 400, "BadParam");
-        assert!(answer.message().contains("filter_event_type"), "{query}: {}", answer.text);
-        assert!(answer.message().contains("Build"), "lists the values: {}", answer.text);
+        assert!(
+            answer.message().contains("filter_event_type"),
+            "{query}: {}",
+            answer.text
+        );
+        assert!(
+            answer.message().contains("Build"),
+            "lists the values: {}",
+            answer.text
+        );
     }
 }
 
@@ -332,10 +405,15 @@ async fn without_a_filter_name_the_filter_parameters_apply_together() {
     assert_eq!(f.ids("filter_env=dev").await, dev);
     let dev_master: BTreeSet<i64> = [f.deploy_dev_master].into();
     assert_eq!(
-        f.ids("filter_env=dev&filter_branch=master&filter_event_type=deploy").await,
+        f.ids("filter_env=dev&filter_branch=master&filter_event_type=deploy")
+            .await,
         dev_master
     );
-    assert!(f.ids("filter_env=dev&filter_event_type=push").await.is_empty());
+    assert!(
+        f.ids("filter_env=dev&filter_event_type=push")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -351,7 +429,8 @@ async fn a_named_filter_uses_only_its_own_parameters() {
     ]
     .into();
     assert_eq!(
-        f.ids("filter_name=Branch&filter_branch=master&filter_event_type=build").await,
+        f.ids("filter_name=Branch&filter_branch=master&filter_event_type=build")
+            .await,
         expected
     );
 }
@@ -368,7 +447,11 @@ async fn filtered_events_keep_the_newest_first_order_by_default() {
     let got = ids(answer.json["events"].as_array().unwrap());
     assert_eq!(
         got,
-        [f.deploy_prod_master, f.deploy_dev_feature, f.deploy_dev_master]
+        [
+            f.deploy_prod_master,
+            f.deploy_dev_feature,
+            f.deploy_dev_master
+        ]
     );
 }
 
@@ -393,6 +476,9 @@ async fn the_source_documents_filter_examples_work() {
     ] {
         let answer = f.app.get(&format!("/jdoe/apps/web/events?{query}")).await;
         assert_ok(&answer);
-        assert!(!answer.json["events"].as_array().unwrap().is_empty(), "{query}");
+        assert!(
+            !answer.json["events"].as_array().unwrap().is_empty(),
+            "{query}"
+        );
     }
 }

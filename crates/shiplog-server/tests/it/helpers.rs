@@ -12,7 +12,6 @@ use tempfile::TempDir;
 pub struct TestApp {
     pub server: RunningServer,
     pub base: String,
-    pub user: String,
     pub token: String,
     pub client: reqwest::Client,
     pub data_dir: TempDir,
@@ -54,7 +53,6 @@ impl TestApp {
         TestApp {
             base: format!("http://{}", server.addr),
             server,
-            user: "jdoe".into(),
             token,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))

@@ -1,3 +1,18 @@
 //! HTTP tests through the real router, on a real server bound to port 0.
 
 mod helpers;
+mod support;
+
+mod apps_envs;
+mod builds;
+mod compat;
+mod deploys;
+mod errors;
+mod events;
+mod filters;
+mod isolation;
+mod pagination;
+mod persistence;
+mod process;
+mod proptests;
+mod scratch;

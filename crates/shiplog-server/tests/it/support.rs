@@ -184,7 +184,11 @@ pub fn assert_error(answer: &Answer, status: u16, code: &str) {
         answer.text
     );
     assert_eq!(answer.code(), code, "body: {}", answer.text);
-    assert!(!answer.message().is_empty(), "empty message: {}", answer.text);
+    assert!(
+        !answer.message().is_empty(),
+        "empty message: {}",
+        answer.text
+    );
     let top = answer.json.as_object().expect("error body is an object");
     assert_eq!(top.len(), 1, "error body has only `error`: {}", answer.text);
     let error = answer.json["error"].as_object().expect("error object");
@@ -517,7 +521,11 @@ pub fn assert_event_key_order(event: &Ordered) {
     let Ordered::String(event_type) = event.get("event_type") else {
         panic!("event_type is a string: {event:?}")
     };
-    assert_eq!(event.keys(), event_keys(event_type), "{event_type} key order");
+    assert_eq!(
+        event.keys(),
+        event_keys(event_type),
+        "{event_type} key order"
+    );
 }
 
 /// The key set of an object value, sorted.

@@ -18,6 +18,18 @@ pub struct AppRow {
     created_ms: i64,
 }
 
+#[cfg(test)]
+impl AppRow {
+    pub fn for_tests(id: i64, name: &str) -> AppRow {
+        AppRow {
+            id,
+            name: name.to_owned(),
+            description: None,
+            created_ms: 0,
+        }
+    }
+}
+
 pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppRow> {
     let mut stmt = conn
         .prepare_cached(

@@ -1,0 +1,695 @@
+//! The cases of the conformance suite, written against the `Store` trait only.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use shiplog_domain::input::{EventUpdate, NewEvent};
+use shiplog_domain::resources::{NewApp, NewEnv};
+use shiplog_domain::token::hash_token;
+use shiplog_domain::{
+    BuildStatus, DomainError, Event, EventFilter, EventType, Order, PageRequest, ResourceName,
+};
+use shiplog_store::{Access, Account, Store, StoreError};
+
+fn name(text: &str) -> ResourceName {
+    ResourceName::parse("Name", text).unwrap()
+}
+
+/// A user with a token, authorised on its own account.
+async fn account(store: &dyn Store, user: &str) -> Account {
+    store.create_user(&name(user)).await.unwrap();
+    let token = format!("token-of-{user}-0123456789");
+    store
+        .add_token(user, hash_token(&token), None)
+        .await
+        .unwrap();
+    match store.authorize(hash_token(&token), user).await.unwrap() {
+        Access::Granted(account) => account,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn app(store: &dyn Store, account: &Account, app: &str) {
+    store
+        .create_app(account, &name(app), NewApp::default())
+        .await
+        .unwrap();
+}
+
+fn event(event_type: EventType, body: serde_json::Value) -> NewEvent {
+    NewEvent::parse(event_type, body.as_object().unwrap()).unwrap()
+}
+
+fn update(body: serde_json::Value) -> EventUpdate {
+    EventUpdate::parse(body.as_object().unwrap()).unwrap()
+}
+
+async fn list(store: &dyn Store, account: &Account, app: &str, filter: EventFilter) -> Vec<Event> {
+    let page = PageRequest {
+        order: Order::Asc,
+        limit: 100,
+        after: None,
+    };
+    store
+        .list_events(account, app, &filter, &page)
+        .await
+        .unwrap()
+}
+
+fn ids(events: &[Event]) -> Vec<i64> {
+    events.iter().map(|e| e.event_id).collect()
+}
+
+fn domain_error(result: Result<impl std::fmt::Debug, StoreError>) -> DomainError {
+    match result {
+        Err(StoreError::Domain(err)) => err,
+        other => panic!("expected a domain error, got {other:?}"),
+    }
+}
+
+pub async fn events_get_increasing_ids_across_apps(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    app(&*store, &jdoe, "b").await;
+    let mut created = Vec::new();
+    for i in 0..6 {
+        let target = if i % 2 == 0 { "a" } else { "b" };
+        let id = store
+            .create_event(
+                &jdoe,
+                target,
+                event(EventType::Push, json!({"branch": "main"})),
+            )
+            .await
+            .unwrap();
+        created.push(id);
+    }
+    assert!(created.windows(2).all(|w| w[0] < w[1]), "{created:?}");
+    let a = list(&*store, &jdoe, "a", EventFilter::default()).await;
+    assert_eq!(ids(&a), vec![created[0], created[2], created[4]]);
+    assert!(
+        a.iter()
+            .all(|e| e.app_name == "a" && e.event_type == EventType::Push)
+    );
+    assert_eq!(a[0].fields.commit.branch.as_deref(), Some("main"));
+}
+
+pub async fn listing_pages_by_key_in_both_orders_without_gaps(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let mut created = Vec::new();
+    for _ in 0..25 {
+        created.push(
+            store
+                .create_event(&jdoe, "a", event(EventType::Push, json!({})))
+                .await
+                .unwrap(),
+        );
+    }
+    for order in [Order::Asc, Order::Desc] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = PageRequest {
+                order,
+                limit: 7,
+                after,
+            };
+            let rows = store
+                .list_events(&jdoe, "a", &EventFilter::default(), &page)
+                .await
+                .unwrap();
+            assert!(rows.len() <= page.fetch_limit());
+            let (rows, more) = shiplog_domain::page::split_page(rows, 7);
+            seen.extend(ids(&rows));
+            if !more {
+                break;
+            }
+            after = rows.last().map(|e| e.event_id);
+        }
+        let mut expected = created.clone();
+        if order == Order::Desc {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "{order:?}");
+    }
+}
+
+pub async fn filters_select_by_branch_type_and_env(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let push_main = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Push, json!({"branch": "main"})),
+        )
+        .await
+        .unwrap();
+    let build_main = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Build, json!({"branch": "main"})),
+        )
+        .await
+        .unwrap();
+    let build_dev = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Build, json!({"branch": "dev"})),
+        )
+        .await
+        .unwrap();
+    let deploy_dev = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(
+                EventType::Deploy,
+                json!({"branch": "main", "env_name": "dev"}),
+            ),
+        )
+        .await
+        .unwrap();
+    let deploy_prod = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(
+                EventType::Deploy,
+                json!({"branch": "main", "env_name": "prod"}),
+            ),
+        )
+        .await
+        .unwrap();
+    let by = |branch: Option<&str>, event_type: Option<EventType>, env: Option<&str>| EventFilter {
+        branch: branch.map(str::to_owned),
+        event_type,
+        env: env.map(str::to_owned),
+    };
+    let cases = [
+        (
+            by(Some("main"), None, None),
+            vec![push_main, build_main, deploy_dev, deploy_prod],
+        ),
+        (
+            by(None, Some(EventType::Build), None),
+            vec![build_main, build_dev],
+        ),
+        (
+            by(Some("main"), Some(EventType::Build), None),
+            vec![build_main],
+        ),
+        (by(None, None, Some("dev")), vec![deploy_dev]),
+        (by(Some("main"), None, Some("prod")), vec![deploy_prod]),
+        (by(Some("dev"), None, Some("prod")), vec![]),
+        (by(Some("nope"), None, None), vec![]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(
+            ids(&list(&*store, &jdoe, "a", filter.clone()).await),
+            expected,
+            "{filter:?}"
+        );
+    }
+}
+
+pub async fn an_env_filter_of_another_app_is_not_found(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    app(&*store, &jdoe, "b").await;
+    store
+        .create_env(&jdoe, "b", &name("staging"), NewEnv::default())
+        .await
+        .unwrap();
+    let filter = EventFilter {
+        env: Some("staging".into()),
+        ..Default::default()
+    };
+    let page = PageRequest {
+        order: Order::Desc,
+        limit: 10,
+        after: None,
+    };
+    let err = domain_error(store.list_events(&jdoe, "a", &filter, &page).await);
+    assert_eq!(err, DomainError::NotFound("Env staging".into()));
+    assert!(
+        store
+            .list_events(&jdoe, "b", &filter, &page)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn a_terminal_build_is_immutable_but_accepts_repeats(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let id = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Build, json!({"build_status": "Running"})),
+        )
+        .await
+        .unwrap();
+    let done = json!({"build_status": "failed", "build_end": "2016-08-30T22:31:11Z"});
+    let after = store
+        .update_event(&jdoe, "a", id, update(done.clone()))
+        .await
+        .unwrap();
+    assert_eq!(after.fields.build_status, Some(BuildStatus::Failed));
+    let repeat = store
+        .update_event(&jdoe, "a", id, update(done))
+        .await
+        .unwrap();
+    assert_eq!(repeat, after);
+    let err = domain_error(
+        store
+            .update_event(&jdoe, "a", id, update(json!({"build_status": "Success"})))
+            .await,
+    );
+    assert!(matches!(err, DomainError::Immutable(_)), "{err:?}");
+    let stored = list(&*store, &jdoe, "a", EventFilter::default()).await;
+    assert_eq!(stored, vec![after]);
+}
+
+pub async fn racing_terminal_updates_let_exactly_one_win(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let id = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Build, json!({"build_status": "Running"})),
+        )
+        .await
+        .unwrap();
+    let statuses = ["Success", "Failed", "TimedOut", "Cancelled"];
+    let mut tasks = Vec::new();
+    for round in 0..16 {
+        let (store, jdoe) = (store.clone(), jdoe.clone());
+        let status = statuses[round % statuses.len()];
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"build_status": status, "build_end": "2016-08-30T22:31:11Z"});
+            (
+                status,
+                store.update_event(&jdoe, "a", id, update(body)).await,
+            )
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let stored = list(&*store, &jdoe, "a", EventFilter::default()).await;
+    let winner = stored[0].fields.build_status.unwrap().as_str();
+    for (status, outcome) in outcomes {
+        if status == winner {
+            assert!(outcome.is_ok(), "{status}: {outcome:?}");
+        } else {
+            assert!(
+                matches!(outcome, Err(StoreError::Domain(DomainError::Immutable(_)))),
+                "{status}: {outcome:?}"
+            );
+        }
+    }
+}
+
+pub async fn a_build_release_version_creates_one_release(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let build = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(
+                EventType::Build,
+                json!({"build_status": "Running", "commit_id": "abc", "branch": "main", "build_id": "96"}),
+            ),
+        )
+        .await
+        .unwrap();
+    let body = json!({"build_status": "Success", "build_end": "2016-08-30T22:31:11Z", "release_version": "v5"});
+    store
+        .update_event(&jdoe, "a", build, update(body.clone()))
+        .await
+        .unwrap();
+    store
+        .update_event(&jdoe, "a", build, update(body))
+        .await
+        .unwrap();
+    let releases = list(
+        &*store,
+        &jdoe,
+        "a",
+        EventFilter {
+            event_type: Some(EventType::Release),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(releases.len(), 1);
+    let release = &releases[0].fields;
+    assert_eq!(release.parent_event_id, Some(build));
+    assert_eq!(release.release_version.as_deref(), Some("v5"));
+    assert_eq!(release.commit.commit_id.as_deref(), Some("abc"));
+    assert_eq!(release.commit.branch.as_deref(), Some("main"));
+    assert_eq!(release.build_id.as_deref(), Some("96"));
+}
+
+pub async fn racing_release_updates_create_one_release(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let mut builds = Vec::new();
+    for _ in 0..4 {
+        builds.push(
+            store
+                .create_event(&jdoe, "a", event(EventType::Build, json!({})))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut tasks = Vec::new();
+    for build in builds {
+        let (store, jdoe) = (store.clone(), jdoe.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .update_event(&jdoe, "a", build, update(json!({"release_version": "v9"})))
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let releases = list(
+        &*store,
+        &jdoe,
+        "a",
+        EventFilter {
+            event_type: Some(EventType::Release),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(releases.len(), 1);
+}
+
+pub async fn releases_get_versions_and_refuse_duplicates(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Release, json!({"release_version": "v2"})),
+        )
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        store
+            .create_event(&jdoe, "a", event(EventType::Release, json!({})))
+            .await
+            .unwrap();
+    }
+    let versions: Vec<_> = list(&*store, &jdoe, "a", EventFilter::default())
+        .await
+        .into_iter()
+        .map(|e| e.fields.release_version.unwrap())
+        .collect();
+    assert_eq!(versions, ["v2", "v1", "v3"]);
+    let err = domain_error(
+        store
+            .create_event(
+                &jdoe,
+                "a",
+                event(EventType::Release, json!({"release_version": "v3"})),
+            )
+            .await,
+    );
+    assert_eq!(err, DomainError::AlreadyExists("Release v3".into()));
+}
+
+pub async fn deploys_create_envs_and_number_themselves(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    app(&*store, &jdoe, "b").await;
+    let release = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(
+                EventType::Release,
+                json!({"commit_id": "abc", "release_version": "v1"}),
+            ),
+        )
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        store
+            .create_event(
+                &jdoe,
+                "a",
+                event(
+                    EventType::Deploy,
+                    json!({"env_name": "prod", "release_version": "v1"}),
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    let deploys = list(
+        &*store,
+        &jdoe,
+        "a",
+        EventFilter {
+            env: Some("prod".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(deploys.len(), 2);
+    let (first, second) = (&deploys[0].fields, &deploys[1].fields);
+    assert!(first.deployment_id.as_deref().unwrap().starts_with("d-"));
+    assert_ne!(first.deployment_id, second.deployment_id);
+    assert_eq!(first.deployment_number.as_deref(), Some("1"));
+    assert_eq!(second.deployment_number.as_deref(), Some("2"));
+    assert_eq!(first.parent_event_id, Some(release));
+    assert_eq!(first.commit.commit_id.as_deref(), Some("abc"));
+    let env = store.get_env(&jdoe, "prod").await.unwrap();
+    assert_eq!(env.app_name, "a");
+    assert_eq!(
+        env.last_deployment.as_ref().map(|e| e.event_id),
+        Some(deploys[1].event_id)
+    );
+    let err = domain_error(
+        store
+            .create_event(
+                &jdoe,
+                "b",
+                event(EventType::Deploy, json!({"env_name": "prod"})),
+            )
+            .await,
+    );
+    assert!(matches!(err, DomainError::BadParam(_)), "{err:?}");
+}
+
+pub async fn parents_must_be_of_the_right_type_and_app(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    app(&*store, &jdoe, "b").await;
+    let push = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Push, json!({"commit_id": "abc"})),
+        )
+        .await
+        .unwrap();
+    let build = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Build, json!({"parent_event_id": push})),
+        )
+        .await
+        .unwrap();
+    let release_parent = json!({"parent_event_id": push.to_string()});
+    let err = domain_error(
+        store
+            .create_event(&jdoe, "a", event(EventType::Release, release_parent))
+            .await,
+    );
+    assert!(matches!(err, DomainError::BadParam(m) if m.contains("parent_event_id")));
+    let err = domain_error(
+        store
+            .create_event(
+                &jdoe,
+                "b",
+                event(EventType::Build, json!({"parent_event_id": push})),
+            )
+            .await,
+    );
+    assert!(matches!(err, DomainError::BadParam(_)));
+    let release = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Release, json!({"parent_event_id": build})),
+        )
+        .await
+        .unwrap();
+    assert!(release > build);
+}
+
+pub async fn deleting_an_app_takes_its_events_and_envs(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    store
+        .create_event(
+            &jdoe,
+            "a",
+            event(EventType::Deploy, json!({"env_name": "dev"})),
+        )
+        .await
+        .unwrap();
+    store.delete_app(&jdoe, "a").await.unwrap();
+    assert_eq!(
+        domain_error(store.get_app(&jdoe, "a").await),
+        DomainError::NotFound("App a".into())
+    );
+    assert_eq!(
+        domain_error(store.get_env(&jdoe, "dev").await),
+        DomainError::NotFound("Env dev".into())
+    );
+    app(&*store, &jdoe, "a").await;
+    assert!(
+        list(&*store, &jdoe, "a", EventFilter::default())
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        domain_error(store.delete_app(&jdoe, "missing").await),
+        DomainError::NotFound("App missing".into())
+    );
+}
+
+pub async fn names_are_unique_per_account(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    let other = account(&*store, "other").await;
+    app(&*store, &jdoe, "a").await;
+    app(&*store, &jdoe, "b").await;
+    app(&*store, &other, "a").await;
+    let err = domain_error(store.create_app(&jdoe, &name("a"), NewApp::default()).await);
+    assert_eq!(err, DomainError::AlreadyExists("App a".into()));
+    store
+        .create_env(&jdoe, "a", &name("dev"), NewEnv::default())
+        .await
+        .unwrap();
+    let err = domain_error(
+        store
+            .create_env(&jdoe, "b", &name("dev"), NewEnv::default())
+            .await,
+    );
+    assert_eq!(err, DomainError::AlreadyExists("Env dev".into()));
+    store
+        .create_env(&other, "a", &name("dev"), NewEnv::default())
+        .await
+        .unwrap();
+    let page = PageRequest {
+        order: Order::Asc,
+        limit: 10,
+        after: None,
+    };
+    let apps: Vec<_> = store
+        .list_apps(&jdoe, &page)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(apps, ["a", "b"]);
+}
+
+pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    account(&*store, "other").await;
+    let token = hash_token("token-of-jdoe-0123456789");
+    assert_eq!(
+        store.authorize(token, "jdoe").await.unwrap(),
+        Access::Granted(jdoe)
+    );
+    assert_eq!(
+        store.authorize(token, "other").await.unwrap(),
+        Access::Denied
+    );
+    assert_eq!(
+        store.authorize(token, "nobody").await.unwrap(),
+        Access::Denied
+    );
+    assert_eq!(
+        store.authorize(hash_token("wrong"), "jdoe").await.unwrap(),
+        Access::Unauthenticated
+    );
+}
+
+pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
+    account(&*store, "jdoe").await;
+    let second = hash_token("a-second-token-0123456789");
+    let info = store.add_token("jdoe", second, Some("ci")).await.unwrap();
+    assert!(matches!(
+        store.authorize(second, "jdoe").await.unwrap(),
+        Access::Granted(_)
+    ));
+    store.revoke_token("jdoe", info.id).await.unwrap();
+    assert_eq!(
+        store.authorize(second, "jdoe").await.unwrap(),
+        Access::Unauthenticated
+    );
+    let tokens = store.list_tokens("jdoe").await.unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert!(
+        tokens
+            .iter()
+            .any(|t| t.id == info.id && t.revoked.is_some())
+    );
+    assert!(matches!(
+        store
+            .authorize(hash_token("token-of-jdoe-0123456789"), "jdoe")
+            .await
+            .unwrap(),
+        Access::Granted(_)
+    ));
+    assert!(store.revoke_token("jdoe", 9_999).await.is_err());
+}
+
+pub async fn a_refused_write_changes_nothing(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let before = list(&*store, &jdoe, "a", EventFilter::default()).await;
+    // A deploy whose parent is wrong is refused after its env would have
+    // been created: the env must not remain.
+    let push = store
+        .create_event(&jdoe, "a", event(EventType::Push, json!({})))
+        .await
+        .unwrap();
+    let refused = store
+        .create_event(
+            &jdoe,
+            "a",
+            event(
+                EventType::Deploy,
+                json!({"env_name": "ghost", "parent_event_id": push}),
+            ),
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::Domain(DomainError::BadParam(_)))
+    ));
+    assert!(store.get_env(&jdoe, "ghost").await.is_err());
+    let after = list(&*store, &jdoe, "a", EventFilter::default()).await;
+    assert_eq!(after.len(), before.len() + 1);
+}
