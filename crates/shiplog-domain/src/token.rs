@@ -30,6 +30,15 @@ impl TokenHash {
     }
 }
 
+/// A random string of `len` characters of `[a-z0-9]`, for generated ids
+/// such as deployment ids and secrets.
+pub fn random_alnum(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,13 +52,4 @@ mod tests {
         assert!(hash_token(&a).matches(&hash_token(&a)));
         assert!(!hash_token(&a).matches(&hash_token(&b)));
     }
-}
-
-/// A random string of `len` characters of `[a-z0-9]`, for generated ids
-/// such as deployment ids and secrets.
-pub fn random_alnum(len: usize) -> String {
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
 }

@@ -262,9 +262,16 @@ async fn check_call(
     body: Option<&[u8]>,
 ) -> Result<(), TestCaseError> {
     let before = snapshot(&f.app).await;
-    eprintln!("TRACE {method} {url} {:?}", body.map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned()));
+    eprintln!(
+        "TRACE {method} {url} {:?}",
+        body.map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
+    );
     let answer = f.app.send_raw(method.clone(), url, body).await;
-    eprintln!("TRACE -> {} {}", answer.status, &answer.text[..answer.text.len().min(200)]);
+    eprintln!(
+        "TRACE -> {} {}",
+        answer.status,
+        &answer.text[..answer.text.len().min(200)]
+    );
     prop_assert!(
         answer.status.as_u16() < 500,
         "{method} {url} answered {}: {}",
