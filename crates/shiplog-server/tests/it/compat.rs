@@ -635,3 +635,42 @@ async fn query_values_are_percent_decoded() {
         "+ is a space in a query"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_body_on_get_or_delete_is_ignored_and_the_connection_stays_usable() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    for round in 0..30 {
+        let size = [10_000, 100_000, 400_000, 900_000][round % 4];
+        let body = format!(
+            "{{\"description\":\"{}\",\"tags\":[1,2]}}",
+            "g".repeat(size)
+        );
+        let path = if round % 3 == 0 {
+            "/jdoe/envs/ghost"
+        } else {
+            "/jdoe/apps/web/envs"
+        };
+        let method = if round % 3 == 0 {
+            Method::DELETE
+        } else {
+            Method::GET
+        };
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .body(body.into_bytes())
+            .send()
+            .await;
+        let status = response.map(|r| r.status().as_u16());
+        assert!(
+            matches!(status, Ok(200) | Ok(404)),
+            "{method} {path} with {size} bytes: {status:?}"
+        );
+        let next = app.client.get(app.url("/jdoe/apps")).send().await;
+        assert!(
+            next.as_ref().is_ok_and(|r| r.status() == 200),
+            "the next request after a {size}-byte {method} body failed: {next:?}"
+        );
+    }
+}

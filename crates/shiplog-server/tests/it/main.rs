@@ -15,4 +15,3 @@ mod pagination;
 mod persistence;
 mod process;
 mod proptests;
-mod scratch;
