@@ -674,3 +674,26 @@ async fn a_large_body_on_get_or_delete_is_ignored_and_the_connection_stays_usabl
         );
     }
 }
+
+#[tokio::test]
+async fn percent_encoded_path_values_are_decoded() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    let answer = app.get("/jdoe/apps/w%65b").await;
+    assert_ok(&answer);
+    assert_eq!(answer.json["app"]["name"], "web");
+    let answer = app
+        .put("/jdoe/apps/w%65b/events/pushEvent", json!({}))
+        .await;
+    let id = created_id(&answer);
+    assert_eq!(ids(&all_events(&app, "web").await), [id]);
+}
+
+#[tokio::test]
+async fn a_percent_encoded_account_name_is_decoded_too() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    let answer = app.get("/%6Adoe/apps/web").await;
+    assert_ok(&answer);
+    assert_eq!(answer.json["app"]["owner"], "jdoe");
+}

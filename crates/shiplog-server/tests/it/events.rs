@@ -714,3 +714,72 @@ async fn every_event_type_round_trips_through_the_listing_in_contract_order() {
         .collect();
     assert_eq!(types, ["DEPLOY", "RELEASE", "BUILD", "PULLREQUEST", "PUSH"]);
 }
+
+#[tokio::test]
+async fn event_time_is_when_the_server_recorded_the_event() {
+    use shiplog_domain::Timestamp;
+    let app = app_with("web").await;
+    let before = Timestamp::now().millis();
+    let a = app.create_event("web", "pushEvent", json!({})).await;
+    let b = app
+        .create_event(
+            "web",
+            "buildEvent",
+            json!({"build_start": "2001-01-01T00:00:00Z"}),
+        )
+        .await;
+    let after = Timestamp::now().millis();
+    let mut last = 0;
+    for id in [a, b] {
+        let e = event(&app, "web", id).await;
+        let t = Timestamp::parse(e["event_time"].as_str().unwrap())
+            .unwrap()
+            .millis();
+        assert!(t >= before - 1000 && t <= after + 1000, "{e}");
+        assert!(t >= last, "event_time does not go back");
+        last = t;
+    }
+}
+
+#[tokio::test]
+async fn text_is_stored_exactly_including_unicode_and_control_characters() {
+    let app = app_with("web").await;
+    let branch = "feature/ü🚀\u{0}x\ty \"q\" \\";
+    let msg = "fix: line 1\r\nline 2\u{2028}é";
+    let id = app
+        .create_event(
+            "web",
+            "pushEvent",
+            json!({"branch": branch, "commit_msg": msg}),
+        )
+        .await;
+    let e = event(&app, "web", id).await;
+    assert_eq!(e["branch"], branch);
+    assert_eq!(e["commit_msg"], msg);
+    let encoded: String = form_urlencoded::byte_serialize(branch.as_bytes()).collect();
+    let answer = app
+        .get(&format!(
+            "/jdoe/apps/web/events?filter_name=Branch&filter_branch={encoded}"
+        ))
+        .await;
+    assert_ok(&answer);
+    assert_eq!(ids(answer.json["events"].as_array().unwrap()), [id]);
+}
+
+#[tokio::test]
+async fn field_limits_count_bytes_not_characters() {
+    let app = app_with("web").await;
+    let fits = "é".repeat(2048);
+    let id = app
+        .create_event("web", "pushEvent", json!({"branch": fits}))
+        .await;
+    assert_eq!(event(&app, "web", id).await["branch"], fits);
+    let answer = app
+        .put(
+            "/jdoe/apps/web/events/pushEvent",
+            json!({"branch": "é".repeat(2049)}),
+        )
+        .await;
+    assert_error(&answer, 413, "PayloadTooLarge");
+    assert_eq!(all_events(&app, "web").await.len(), 1);
+}

@@ -6,6 +6,7 @@ mod support;
 mod apps_envs;
 mod builds;
 mod compat;
+mod concurrency;
 mod deploys;
 mod errors;
 mod events;

@@ -119,3 +119,28 @@ async fn a_deleted_app_stays_deleted_after_a_restart() {
     assert_error(&app.get("/jdoe/apps/web").await, 404, "NotFound");
     assert_error(&app.get("/jdoe/envs/dev").await, 404, "NotFound");
 }
+
+#[tokio::test]
+async fn a_marker_handed_out_before_a_restart_still_pages_after_it() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        created.push(app.create_event("web", "pushEvent", json!({})).await);
+    }
+    let first = app
+        .get("/jdoe/apps/web/events?max_results=2&order=asc")
+        .await;
+    let marker = first.json["marker"].as_str().unwrap().to_owned();
+    let app = app.restart().await;
+    let answer = app
+        .get(&format!(
+            "/jdoe/apps/web/events?max_results=2&order=asc&marker={marker}"
+        ))
+        .await;
+    assert_ok(&answer);
+    assert_eq!(
+        ids(answer.json["events"].as_array().unwrap()),
+        created[2..4]
+    );
+}
