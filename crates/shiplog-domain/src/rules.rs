@@ -82,6 +82,58 @@ pub fn apply_update(
     Ok(UpdateOutcome::Changed(Box::new(next)))
 }
 
+/// The types of event an event of `event_type` may name as its parent.
+pub fn allowed_parents(event_type: EventType) -> &'static [EventType] {
+    match event_type {
+        EventType::Build => &[EventType::Push, EventType::PullRequest],
+        EventType::Release => &[EventType::Build],
+        EventType::Deploy => &[EventType::Release],
+        EventType::Push | EventType::PullRequest | EventType::DockerImage => &[],
+    }
+}
+
+/// A RELEASE made from `build`: it takes the build's commit fields and
+/// `build_id` wherever it does not say otherwise.
+pub fn inherit_from_build(release: &mut EventFields, build: &EventFields) {
+    release.commit.fill_from(&build.commit);
+    if release.build_id.is_none() {
+        release.build_id.clone_from(&build.build_id);
+    }
+}
+
+/// A DEPLOY of `release`: it takes the release's commit fields and version
+/// and has it as parent.
+pub fn inherit_from_release(deploy: &mut EventFields, release: &crate::Event) {
+    deploy.commit.fill_from(&release.fields.commit);
+    deploy.parent_event_id = Some(release.event_id);
+    if deploy.release_version.is_none() {
+        deploy
+            .release_version
+            .clone_from(&release.fields.release_version);
+    }
+}
+
+/// The RELEASE recorded when a build reports `version`.
+pub fn release_of_build(build_id: i64, build: &EventFields, version: &str) -> EventFields {
+    EventFields {
+        commit: build.commit.clone(),
+        build_id: build.build_id.clone(),
+        parent_event_id: Some(build_id),
+        release_version: Some(version.to_owned()),
+        ..EventFields::default()
+    }
+}
+
+/// Release versions the server assigns: `v1`, `v2`, …
+pub fn release_version(sequence: i64) -> String {
+    format!("v{sequence}")
+}
+
+/// A deployment id the server assigns: `d-` and 20 random characters.
+pub fn new_deployment_id() -> String {
+    format!("d-{}", crate::token::random_alnum(20))
+}
+
 fn overwrite<T>(slot: &mut Option<T>, value: Option<T>) {
     if value.is_some() {
         *slot = value;

@@ -6,7 +6,9 @@
 //! indexes), so they hold across concurrent writers.
 
 mod error;
+pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 
 use std::sync::Arc;
 
@@ -115,13 +117,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Event>>;
 }
 
-/// Opens the store a database URL names: `sqlite://PATH` (or a bare path).
+/// Opens the store a database URL names: `sqlite://PATH` (or a bare path),
+/// or `postgres://…` (also `postgresql://…`).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PostgresStore::open(url).await?));
+    }
     if url.contains("://") && !url.starts_with("sqlite://") {
         return Err(StoreError::Config(format!(
-            "unsupported database URL scheme in {url:?}: expected sqlite://PATH"
+            "unsupported database URL scheme in {url:?}: expected sqlite://PATH or postgres://…"
         )));
     }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
     Ok(Arc::new(sqlite::SqliteStore::open(path.as_ref()).await?))
 }

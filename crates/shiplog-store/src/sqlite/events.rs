@@ -172,7 +172,8 @@ fn find_release(conn: &Connection, app: &AppRow, version: &str) -> Result<Option
 
 /// The parent an event names, which must be an event of the same app of one
 /// of the `allowed` types.
-fn parent(conn: &Connection, app: &AppRow, id: i64, allowed: &[EventType]) -> Result<Event> {
+fn parent(conn: &Connection, app: &AppRow, id: i64, child: EventType) -> Result<Event> {
+    let allowed = rules::allowed_parents(child);
     load(conn, app, id)?
         .filter(|event| allowed.contains(&event.event_type))
         .ok_or_else(|| {
@@ -198,16 +199,13 @@ pub fn create(conn: &Connection, account_id: i64, app: &AppRow, event: NewEvent)
     match event_type {
         EventType::Build => {
             if let Some(id) = fields.parent_event_id {
-                parent(conn, app, id, &[EventType::Push, EventType::PullRequest])?;
+                parent(conn, app, id, event_type)?;
             }
         }
         EventType::Release => {
             if let Some(id) = fields.parent_event_id {
-                let build = parent(conn, app, id, &[EventType::Build])?;
-                fields.commit.fill_from(&build.fields.commit);
-                if fields.build_id.is_none() {
-                    fields.build_id = build.fields.build_id;
-                }
+                let build = parent(conn, app, id, event_type)?;
+                rules::inherit_from_build(&mut fields, &build.fields);
             }
             match &fields.release_version {
                 Some(version) => {
@@ -222,7 +220,7 @@ pub fn create(conn: &Connection, account_id: i64, app: &AppRow, event: NewEvent)
             let env = fields.env_name.as_deref().unwrap_or_default();
             ensure_deploy_env(conn, account_id, app, env)?;
             let release = match (fields.parent_event_id, &fields.release_version) {
-                (Some(id), _) => Some(parent(conn, app, id, &[EventType::Release])?),
+                (Some(id), _) => Some(parent(conn, app, id, event_type)?),
                 (None, Some(version)) => find_release(conn, app, version)?,
                 (None, None) => None,
             };
@@ -264,13 +262,7 @@ fn ensure_release_of_build(
     if find_release(conn, app, version)?.is_some() {
         return Ok(());
     }
-    let release = EventFields {
-        commit: build.commit.clone(),
-        build_id: build.build_id.clone(),
-        parent_event_id: Some(build_id),
-        release_version: Some(version.to_owned()),
-        ..EventFields::default()
-    };
+    let release = rules::release_of_build(build_id, build, version);
     insert(conn, app, EventType::Release, &release).map(|_| ())
 }
 
@@ -290,7 +282,7 @@ fn bump_counter(conn: &Connection, app: &AppRow, counter: &'static str) -> Resul
 /// The next `vN` the app has not used.
 fn next_release_version(conn: &Connection, app: &AppRow) -> Result<String> {
     loop {
-        let version = format!("v{}", bump_counter(conn, app, "release_seq")?);
+        let version = rules::release_version(bump_counter(conn, app, "release_seq")?);
         if find_release(conn, app, &version)?.is_none() {
             return Ok(version);
         }

@@ -8,19 +8,54 @@ mod cases;
 use std::sync::Arc;
 
 use shiplog_store::Store;
+use shiplog_store::testing::{POSTGRES_URL_VAR, TempDatabase, postgres_server_url};
 use tempfile::TempDir;
 
 /// A store and whatever keeps its database alive.
 pub struct Fixture {
     pub store: Arc<dyn Store>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
+    _database: Option<TempDatabase>,
 }
 
-async fn sqlite() -> Fixture {
+async fn sqlite() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
     let store = shiplog_store::open(&url).await.expect("open SQLite");
-    Fixture { store, _dir: dir }
+    Some(Fixture {
+        store,
+        _dir: Some(dir),
+        _database: None,
+    })
+}
+
+/// A store on a fresh PostgreSQL database, when a server is configured.
+async fn postgres() -> Option<Fixture> {
+    let server = postgres_server_url()?;
+    let database = TempDatabase::create(&server)
+        .await
+        .expect("create a PostgreSQL test database");
+    let store = shiplog_store::open(&database.url)
+        .await
+        .expect("open PostgreSQL");
+    Some(Fixture {
+        store,
+        _dir: None,
+        _database: Some(database),
+    })
+}
+
+/// Says, past the test harness's capture, that the PostgreSQL cases were
+/// skipped and how to run them.
+#[test]
+fn postgres_suite_runs_when_configured() {
+    if postgres_server_url().is_none() {
+        let note = format!(
+            "\nNOTE: the PostgreSQL conformance suite was SKIPPED (its cases pass vacuously).\n\
+             Run it with {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432 cargo test --workspace\n\n"
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+    }
 }
 
 macro_rules! conformance {
@@ -29,7 +64,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let fixture = $fixture().await;
+                    let Some(fixture) = $fixture().await else { return };
                     crate::cases::$case(fixture.store.clone()).await;
                 }
             )+
@@ -37,25 +72,30 @@ macro_rules! conformance {
     };
 }
 
-conformance!(
-    sqlite,
-    crate::sqlite,
-    [
-        events_get_increasing_ids_across_apps,
-        listing_pages_by_key_in_both_orders_without_gaps,
-        filters_select_by_branch_type_and_env,
-        an_env_filter_of_another_app_is_not_found,
-        a_terminal_build_is_immutable_but_accepts_repeats,
-        racing_terminal_updates_let_exactly_one_win,
-        a_build_release_version_creates_one_release,
-        racing_release_updates_create_one_release,
-        releases_get_versions_and_refuse_duplicates,
-        deploys_create_envs_and_number_themselves,
-        parents_must_be_of_the_right_type_and_app,
-        deleting_an_app_takes_its_events_and_envs,
-        names_are_unique_per_account,
-        tokens_authorise_only_their_own_account,
-        revoked_tokens_stop_working,
-        a_refused_write_changes_nothing,
-    ]
-);
+/// Expands `$macro!($args, [every case])`, so that the list of cases is
+/// written once for all backends.
+macro_rules! with_every_case {
+    ($macro:ident!($($args:tt)*)) => {
+        $macro!($($args)*, [
+            events_get_increasing_ids_across_apps,
+            listing_pages_by_key_in_both_orders_without_gaps,
+            filters_select_by_branch_type_and_env,
+            an_env_filter_of_another_app_is_not_found,
+            a_terminal_build_is_immutable_but_accepts_repeats,
+            racing_terminal_updates_let_exactly_one_win,
+            a_build_release_version_creates_one_release,
+            racing_release_updates_create_one_release,
+            releases_get_versions_and_refuse_duplicates,
+            deploys_create_envs_and_number_themselves,
+            parents_must_be_of_the_right_type_and_app,
+            deleting_an_app_takes_its_events_and_envs,
+            names_are_unique_per_account,
+            tokens_authorise_only_their_own_account,
+            revoked_tokens_stop_working,
+            a_refused_write_changes_nothing,
+        ]);
+    };
+}
+
+with_every_case!(conformance!(sqlite, crate::sqlite));
+with_every_case!(conformance!(postgres, crate::postgres));

@@ -1,0 +1,303 @@
+//! Apps and envs in PostgreSQL.
+
+use shiplog_domain::resources::{App, Env, EnvVar, NewApp, NewEnv};
+use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, Timestamp};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, QueryBuilder, Row};
+
+use super::events;
+use super::{db_error, is_unique_violation};
+use crate::{Account, Result, StoreError};
+
+/// The identity of an app, as the event queries need it.
+#[derive(Debug, Clone)]
+pub struct AppRow {
+    pub id: i64,
+    pub name: String,
+    description: Option<String>,
+    created_ms: i64,
+}
+
+fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
+    Ok(AppRow {
+        id: row.try_get(offset)?,
+        name: row.try_get(offset + 1)?,
+        description: row.try_get(offset + 2)?,
+        created_ms: row.try_get(offset + 3)?,
+    })
+}
+
+pub async fn find_app(conn: &mut PgConnection, account: &Account, name: &str) -> Result<AppRow> {
+    let row = sqlx::query(
+        "SELECT id, name, description, created_ms FROM apps WHERE account_id = $1 AND name = $2",
+    )
+    .bind(account.id)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .ok_or_else(|| StoreError::not_found(format!("App {name}")))?;
+    app_row(&row, 0).map_err(db_error)
+}
+
+/// An app with its newest build and release.
+pub async fn app_view(conn: &mut PgConnection, account: &Account, row: AppRow) -> Result<App> {
+    Ok(App {
+        owner: account.name.clone(),
+        latest_build: events::latest(conn, &row, EventType::Build, None).await?,
+        latest_release: events::latest(conn, &row, EventType::Release, None).await?,
+        created: Timestamp::from_millis(row.created_ms),
+        description: row.description,
+        name: row.name,
+    })
+}
+
+pub async fn create_app(
+    conn: &mut PgConnection,
+    account: &Account,
+    name: &ResourceName,
+    app: NewApp,
+) -> Result<App> {
+    let inserted = sqlx::query(
+        "INSERT INTO apps (account_id, name, description, created_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(account.id)
+    .bind(name.as_str())
+    .bind(&app.description)
+    .bind(Timestamp::now().millis())
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => {
+            return Err(StoreError::already_exists(format!("App {name}")));
+        }
+        Err(err) => return Err(db_error(err)),
+    }
+    let row = find_app(conn, account, name.as_str()).await?;
+    app_view(conn, account, row).await
+}
+
+/// Names of one page of a keyset listing of `table` owned by `owner_column`.
+async fn page_names(
+    conn: &mut PgConnection,
+    table: &'static str,
+    owner_column: &'static str,
+    owner: i64,
+    page: &PageRequest<String>,
+) -> Result<Vec<String>> {
+    let mut query = QueryBuilder::new("SELECT name FROM ");
+    query
+        .push(table)
+        .push(" WHERE ")
+        .push(owner_column)
+        .push(" = ");
+    query.push_bind(owner);
+    if let Some(after) = &page.after {
+        query.push(match page.order {
+            Order::Asc => " AND name > ",
+            Order::Desc => " AND name < ",
+        });
+        query.push_bind(after.clone());
+    }
+    query.push(match page.order {
+        Order::Asc => " ORDER BY name ASC LIMIT ",
+        Order::Desc => " ORDER BY name DESC LIMIT ",
+    });
+    query.push_bind(page.fetch_limit() as i64);
+    query
+        .build_query_scalar()
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)
+}
+
+pub async fn list_apps(
+    conn: &mut PgConnection,
+    account: &Account,
+    page: &PageRequest<String>,
+) -> Result<Vec<App>> {
+    let names = page_names(conn, "apps", "account_id", account.id, page).await?;
+    let mut apps = Vec::with_capacity(names.len());
+    for name in names {
+        let row = find_app(conn, account, &name).await?;
+        apps.push(app_view(conn, account, row).await?);
+    }
+    Ok(apps)
+}
+
+pub async fn delete_app(conn: &mut PgConnection, account: &Account, name: &str) -> Result<()> {
+    // Events and envs go with the app (ON DELETE CASCADE).
+    let deleted = sqlx::query("DELETE FROM apps WHERE account_id = $1 AND name = $2")
+        .bind(account.id)
+        .bind(name)
+        .execute(conn)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(StoreError::not_found(format!("App {name}")));
+    }
+    Ok(())
+}
+
+pub async fn create_env(
+    conn: &mut PgConnection,
+    account: &Account,
+    app: &str,
+    name: &ResourceName,
+    env: NewEnv,
+) -> Result<Env> {
+    let app = find_app(conn, account, app).await?;
+    insert_env(conn, account.id, &app, name.as_str(), &env).await?;
+    get_env(conn, account, name.as_str()).await
+}
+
+async fn insert_env(
+    conn: &mut PgConnection,
+    account_id: i64,
+    app: &AppRow,
+    name: &str,
+    env: &NewEnv,
+) -> Result<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO envs (account_id, app_id, name, description, tags, vars, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(account_id)
+    .bind(app.id)
+    .bind(name)
+    .bind(&env.description)
+    .bind(to_json(&env.tags))
+    .bind(to_json(&env.vars))
+    .bind(Timestamp::now().millis())
+    .execute(conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(err) if is_unique_violation(&err) => {
+            Err(StoreError::already_exists(format!("Env {name}")))
+        }
+        Err(err) => Err(db_error(err)),
+    }
+}
+
+/// Serialises an env's tag or var list for its TEXT column.
+fn to_json<T: serde::Serialize>(list: &[T]) -> String {
+    serde_json::to_string(list).expect("lists of strings serialise")
+}
+
+/// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
+/// account has no env of that name.
+pub async fn ensure_deploy_env(
+    conn: &mut PgConnection,
+    account_id: i64,
+    app: &AppRow,
+    env: &str,
+) -> Result<()> {
+    let owner: Option<i64> =
+        sqlx::query_scalar("SELECT app_id FROM envs WHERE account_id = $1 AND name = $2")
+            .bind(account_id)
+            .bind(env)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    match owner {
+        Some(app_id) if app_id == app.id => Ok(()),
+        Some(_) => Err(DomainError::bad_param(
+            "env_name",
+            format!("Env {env} belongs to another app"),
+        )
+        .into()),
+        None => insert_env(conn, account_id, app, env, &NewEnv::default()).await,
+    }
+}
+
+pub async fn get_env(conn: &mut PgConnection, account: &Account, name: &str) -> Result<Env> {
+    let row = sqlx::query(
+        "SELECT a.id, a.name, a.description, a.created_ms, e.name, e.description, e.tags, e.vars \
+         FROM envs e JOIN apps a ON a.id = e.app_id WHERE e.account_id = $1 AND e.name = $2",
+    )
+    .bind(account.id)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_error)?
+    .ok_or_else(|| StoreError::not_found(format!("Env {name}")))?;
+    let app = app_row(&row, 0).map_err(db_error)?;
+    let name: String = row.try_get(4).map_err(db_error)?;
+    let description: Option<String> = row.try_get(5).map_err(db_error)?;
+    let tags: String = row.try_get(6).map_err(db_error)?;
+    let vars: String = row.try_get(7).map_err(db_error)?;
+    let tags: Vec<String> = serde_json::from_str(&tags)
+        .map_err(|err| StoreError::Internal(format!("env tags: {err}")))?;
+    let vars: Vec<EnvVar> = serde_json::from_str(&vars)
+        .map_err(|err| StoreError::Internal(format!("env vars: {err}")))?;
+    let last_deployment = events::latest(conn, &app, EventType::Deploy, Some(&name)).await?;
+    let active_release_version: Option<String> = sqlx::query_scalar(
+        "SELECT release_version FROM events WHERE app_id = $1 AND env_name = $2 \
+         AND event_type = 'DEPLOY' AND deployment_status = 'Ok' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(app.id)
+    .bind(&name)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .flatten();
+    Ok(Env {
+        owner: account.name.clone(),
+        app_name: app.name,
+        description,
+        name,
+        tags,
+        vars,
+        last_deployment,
+        active_release_version,
+    })
+}
+
+/// Whether `app` has an env of that name.
+pub async fn app_has_env(conn: &mut PgConnection, app: &AppRow, name: &str) -> Result<bool> {
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM envs WHERE app_id = $1 AND name = $2")
+            .bind(app.id)
+            .bind(name)
+            .fetch_optional(conn)
+            .await
+            .map_err(db_error)?;
+    Ok(found.is_some())
+}
+
+pub async fn list_envs(
+    conn: &mut PgConnection,
+    account: &Account,
+    app: Option<&str>,
+    page: &PageRequest<String>,
+) -> Result<Vec<Env>> {
+    let names = match app {
+        None => page_names(conn, "envs", "account_id", account.id, page).await?,
+        Some(app) => {
+            let app = find_app(conn, account, app).await?;
+            page_names(conn, "envs", "app_id", app.id, page).await?
+        }
+    };
+    let mut envs = Vec::with_capacity(names.len());
+    for name in names {
+        envs.push(get_env(conn, account, &name).await?);
+    }
+    Ok(envs)
+}
+
+pub async fn delete_env(conn: &mut PgConnection, account: &Account, name: &str) -> Result<()> {
+    let deleted = sqlx::query("DELETE FROM envs WHERE account_id = $1 AND name = $2")
+        .bind(account.id)
+        .bind(name)
+        .execute(conn)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(StoreError::not_found(format!("Env {name}")));
+    }
+    Ok(())
+}

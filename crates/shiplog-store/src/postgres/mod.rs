@@ -1,0 +1,299 @@
+//! The PostgreSQL store, for several stateless instances on one database.
+//!
+//! Writes go through this instance's group-commit [`writer::Writer`]; reads
+//! use the pool directly. Every call is bounded in time, so an unreachable
+//! database gives `Unavailable` (503) rather than a hang, and the pool
+//! reconnects by itself once the database is back.
+
+mod apps;
+mod auth;
+mod events;
+mod migrations;
+mod writer;
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shiplog_domain::input::{EventUpdate, NewEvent};
+use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::token::TokenHash;
+use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::{Access, Account, Result, Store, StoreError, TokenInfo};
+use writer::Writer;
+
+pub use migrations::VERSIONS as MIGRATION_VERSIONS;
+
+/// Connections one instance opens at most: size `max_connections` of the
+/// server as instances × this, plus room for administration.
+pub const POOL_SIZE: u32 = 10;
+/// Writes that may wait for the writer before new ones are refused.
+const WRITE_QUEUE: usize = 4096;
+/// The longest a read may take before it is answered `Unavailable`.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for a free or new connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub struct PostgresStore {
+    pool: PgPool,
+    writer: Writer,
+    marker_secret: Vec<u8>,
+}
+
+impl PostgresStore {
+    /// Connects, and creates or upgrades the schema (safe when several
+    /// instances start at once).
+    pub async fn open(url: &str) -> Result<PostgresStore> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|err| StoreError::Config(format!("invalid PostgreSQL URL: {err}")))?
+            .application_name("shiplog");
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .min_connections(0)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|err| StoreError::Config(format!("cannot connect to PostgreSQL: {err}")))?;
+        let marker_secret = migrations::run(&pool).await?;
+        Ok(PostgresStore {
+            writer: Writer::start(pool.clone(), WRITE_QUEUE),
+            pool,
+            marker_secret,
+        })
+    }
+
+    async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>> {
+        self.pool.acquire().await.map_err(db_error)
+    }
+}
+
+/// Bounds a read in time.
+async fn bounded<T>(read: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(READ_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            ))
+        })
+}
+
+/// Maps an unexpected database error: a lost or refused connection means
+/// the database is unavailable; anything else is a bug.
+pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
+    let unavailable = match &err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exceptions; 57P0x: shutdown and restart;
+            // 53xxx: insufficient resources.
+            code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")
+        }),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(err.to_string())
+    } else {
+        StoreError::Internal(err.to_string())
+    }
+}
+
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        bounded(async {
+            sqlx::query("SELECT 1")
+                .execute(&mut *self.conn().await?)
+                .await
+                .map_err(db_error)
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn marker_secret(&self) -> Result<Vec<u8>> {
+        Ok(self.marker_secret.clone())
+    }
+
+    async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access> {
+        bounded(async { auth::authorize(&mut *self.conn().await?, token, account).await }).await
+    }
+
+    async fn user_count(&self) -> Result<u64> {
+        bounded(async { auth::user_count(&mut *self.conn().await?).await }).await
+    }
+
+    async fn create_user(&self, name: &ResourceName) -> Result<()> {
+        let name = name.clone();
+        self.writer
+            .write(move |conn| Box::pin(async move { auth::create_user(conn, &name).await }))
+            .await
+    }
+
+    async fn add_token(
+        &self,
+        user: &str,
+        token: TokenHash,
+        label: Option<&str>,
+    ) -> Result<TokenInfo> {
+        let (user, label) = (user.to_owned(), label.map(str::to_owned));
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { auth::add_token(conn, &user, token, label.as_deref()).await })
+            })
+            .await
+    }
+
+    async fn ensure_user_token(&self, user: &ResourceName, token: TokenHash) -> Result<bool> {
+        let user = user.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { auth::ensure_user_token(conn, &user, token).await })
+            })
+            .await
+    }
+
+    async fn list_tokens(&self, user: &str) -> Result<Vec<TokenInfo>> {
+        bounded(async { auth::list_tokens(&mut *self.conn().await?, user).await }).await
+    }
+
+    async fn revoke_token(&self, user: &str, token_id: i64) -> Result<()> {
+        let user = user.to_owned();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { auth::revoke_token(conn, &user, token_id).await })
+            })
+            .await
+    }
+
+    async fn create_app(&self, account: &Account, name: &ResourceName, app: NewApp) -> Result<App> {
+        let (account, name) = (account.clone(), name.clone());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { apps::create_app(conn, &account, &name, app).await })
+            })
+            .await
+    }
+
+    async fn get_app(&self, account: &Account, name: &str) -> Result<App> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            let row = apps::find_app(&mut conn, account, name).await?;
+            apps::app_view(&mut conn, account, row).await
+        })
+        .await
+    }
+
+    async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>> {
+        bounded(async { apps::list_apps(&mut *self.conn().await?, account, page).await }).await
+    }
+
+    async fn delete_app(&self, account: &Account, name: &str) -> Result<()> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { apps::delete_app(conn, &account, &name).await })
+            })
+            .await
+    }
+
+    async fn create_env(
+        &self,
+        account: &Account,
+        app: &str,
+        name: &ResourceName,
+        env: NewEnv,
+    ) -> Result<Env> {
+        let (account, app, name) = (account.clone(), app.to_owned(), name.clone());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { apps::create_env(conn, &account, &app, &name, env).await })
+            })
+            .await
+    }
+
+    async fn get_env(&self, account: &Account, name: &str) -> Result<Env> {
+        bounded(async { apps::get_env(&mut *self.conn().await?, account, name).await }).await
+    }
+
+    async fn list_envs(
+        &self,
+        account: &Account,
+        app: Option<&str>,
+        page: &PageRequest<String>,
+    ) -> Result<Vec<Env>> {
+        bounded(async { apps::list_envs(&mut *self.conn().await?, account, app, page).await }).await
+    }
+
+    async fn delete_env(&self, account: &Account, name: &str) -> Result<()> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { apps::delete_env(conn, &account, &name).await })
+            })
+            .await
+    }
+
+    async fn create_event(&self, account: &Account, app: &str, event: NewEvent) -> Result<i64> {
+        let (account, app) = (account.clone(), app.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let app = apps::find_app(conn, &account, &app).await?;
+                    events::create(conn, account.id, &app, event).await
+                })
+            })
+            .await
+    }
+
+    async fn update_event(
+        &self,
+        account: &Account,
+        app: &str,
+        event_id: i64,
+        update: EventUpdate,
+    ) -> Result<Event> {
+        let (account, app) = (account.clone(), app.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let app = apps::find_app(conn, &account, &app).await?;
+                    events::update(conn, &app, event_id, &update).await
+                })
+            })
+            .await
+    }
+
+    async fn list_events(
+        &self,
+        account: &Account,
+        app: &str,
+        filter: &EventFilter,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Event>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            let app = apps::find_app(&mut conn, account, app).await?;
+            if let Some(env) = &filter.env
+                && !apps::app_has_env(&mut conn, &app, env).await?
+            {
+                return Err(StoreError::not_found(format!("Env {env}")));
+            }
+            events::list(&mut conn, &app, filter, page, page.fetch_limit()).await
+        })
+        .await
+    }
+}

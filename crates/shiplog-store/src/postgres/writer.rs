@@ -1,0 +1,148 @@
+//! The PostgreSQL writer of one instance, with group commit.
+//!
+//! Writes wait in a bounded queue; one task takes all that wait, runs each in
+//! its own savepoint of one transaction and commits once, answering each
+//! write only after the commit. Every write transaction first takes a
+//! transaction-level advisory lock, so the writers of all instances commit
+//! one batch at a time and event ids (from a sequence) increase in commit
+//! order: a reader that has seen id N will never later find a smaller new id.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{mpsc, oneshot};
+
+use super::db_error;
+use crate::{Result, StoreError};
+
+/// The most writes one transaction takes.
+const MAX_BATCH: usize = 256;
+/// A batch that takes longer is abandoned (rolled back) and its writes
+/// answered 503, so an unreachable database never hangs a request.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// The advisory lock that orders write transactions across instances.
+const WRITE_LOCK: i64 = 0x5348_4950_4c4f_4731;
+
+type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+/// A job runs its work on the connection it is given or, given none, fails
+/// without running.
+type Job =
+    Box<dyn for<'c> FnOnce(Option<&'c mut PgConnection>) -> BoxFuture<'c, (bool, Reply)> + Send>;
+
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(pool: PgPool, queue: usize) -> Writer {
+        let (jobs, receiver) = mpsc::channel(queue);
+        tokio::spawn(run(pool, receiver));
+        Writer { jobs }
+    }
+
+    /// Runs `work` in the next transaction; answers once it is committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        let (sender, receiver) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = match conn {
+                    Some(conn) => AssertUnwindSafe(work(conn))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into()))),
+                    None => Err(StoreError::Unavailable(
+                        "the transaction could not start".into(),
+                    )),
+                };
+                let ok = result.is_ok();
+                let reply: Reply = Box::new(move |commit| {
+                    let _ = sender.send(commit.and(result));
+                });
+                (ok, reply)
+            })
+        });
+        self.jobs.try_send(job).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
+            mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("the writer has stopped".into())
+            }
+        })?;
+        // A dropped reply (an abandoned batch) means the outcome is unknown:
+        // the write was not acknowledged.
+        receiver
+            .await
+            .map_err(|_| StoreError::Unavailable("the write did not complete".into()))?
+    }
+}
+
+async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = receiver.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let jobs = std::mem::take(&mut batch);
+        if tokio::time::timeout(BATCH_TIMEOUT, run_batch(&pool, jobs))
+            .await
+            .is_err()
+        {
+            tracing::warn!("a write batch timed out and was rolled back");
+        }
+    }
+}
+
+async fn run_batch(pool: &PgPool, jobs: Vec<Job>) {
+    let mut tx = match begin(pool).await {
+        Ok(tx) => tx,
+        Err(err) => {
+            for job in jobs {
+                let (_, reply) = job(None).await;
+                reply(Err(err.clone()));
+            }
+            return;
+        }
+    };
+    let mut replies = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let savepoint = sqlx::query("SAVEPOINT job").execute(&mut *tx).await;
+        let (ok, reply) = job(Some(&mut *tx)).await;
+        if savepoint.is_ok() {
+            let end = if ok {
+                "RELEASE SAVEPOINT job"
+            } else {
+                "ROLLBACK TO SAVEPOINT job"
+            };
+            if let Err(err) = sqlx::query(end).execute(&mut *tx).await {
+                tracing::warn!(error = %err, "ending a savepoint failed");
+            }
+        }
+        replies.push(reply);
+    }
+    let commit = tx.commit().await.map_err(db_error);
+    for reply in replies {
+        reply(commit.clone());
+    }
+}
+
+async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    Ok(tx)
+}
