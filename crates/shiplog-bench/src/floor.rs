@@ -1,0 +1,160 @@
+//! The floor server: shiplog's routes and answer shapes for the calls the
+//! benchmark makes, checking one fixed token, parsing every body, storing
+//! nothing. What it costs is what any server of this API costs, so shiplog's
+//! figures are reported as ratios to it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde::Serialize;
+use serde_json::Value;
+use shiplog_domain::{
+    BuildStatus, Event, EventFields, EventType, RepoProvider, Timestamp, event::CommitFields,
+};
+
+pub struct Floor {
+    token: String,
+    next_id: AtomicI64,
+    page: Vec<Event>,
+}
+
+type Shared = Arc<Floor>;
+
+pub fn router(token: String) -> Router {
+    let floor = Arc::new(Floor {
+        token,
+        next_id: AtomicI64::new(1),
+        page: sample_page(),
+    });
+    Router::new()
+        .route("/-/health", get(|| async { "ok" }))
+        .route("/{username}/apps/{app}/events", get(list))
+        .route("/{username}/apps/{app}/events/pushEvent", put(create))
+        .route(
+            "/{username}/apps/{app}/events/pullRequestEvent",
+            put(create),
+        )
+        .route("/{username}/apps/{app}/events/buildEvent", put(create))
+        .with_state(floor)
+}
+
+#[derive(Serialize)]
+struct CreatedOut {
+    event_id: String,
+}
+
+#[derive(Serialize)]
+struct EventListOut<'a> {
+    app_name: &'a str,
+    events: &'a [Event],
+    marker: Option<&'a str>,
+}
+
+fn authorised(floor: &Floor, uri: &Uri) -> bool {
+    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .any(|(key, value)| key == "apiToken" && value == floor.token)
+}
+
+fn error(status: StatusCode, code: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": code, "message": code}});
+    json(status, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn create(State(floor): State<Shared>, uri: Uri, body: Bytes) -> Response {
+    if !authorised(&floor, &uri) {
+        return error(StatusCode::UNAUTHORIZED, "AuthenticationFailed");
+    }
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(_)) => {}
+        _ => return error(StatusCode::BAD_REQUEST, "MalformedRequest"),
+    }
+    let id = floor.next_id.fetch_add(1, Ordering::Relaxed);
+    let body = serde_json::to_vec(&CreatedOut {
+        event_id: id.to_string(),
+    });
+    json(StatusCode::OK, body.unwrap_or_default())
+}
+
+async fn list(
+    State(floor): State<Shared>,
+    Path((_, app)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    if !authorised(&floor, &uri) {
+        return error(StatusCode::UNAUTHORIZED, "AuthenticationFailed");
+    }
+    let body = serde_json::to_vec(&EventListOut {
+        app_name: &app,
+        events: &floor.page,
+        marker: Some("v1.bQ3xT0a9Kc2Hn4yFZ1pRk8sW6dLgEuJ"),
+    });
+    json(StatusCode::OK, body.unwrap_or_default())
+}
+
+/// Ten events as ListEvents returns them: pushes and builds on one branch.
+fn sample_page() -> Vec<Event> {
+    (0..10)
+        .map(|i| {
+            let build = i % 2 == 1;
+            let commit_id = format!("{:040x}", 0x05169ab2384e8cd991cfdf4e61f96u128 + i as u128);
+            let base = 1_772_445_000_000 + i * 60_000;
+            let mut fields = EventFields {
+                commit: CommitFields {
+                    author_name: Some("John Doe".into()),
+                    author_username: Some("jdoe".into()),
+                    branch: Some("feature/SHIP-1042".into()),
+                    commit_url: Some(format!(
+                        "https://github.com/acme/storefront/commit/{commit_id}"
+                    )),
+                    commit_id: Some(commit_id),
+                    commit_msg: Some(
+                        "Add retries to the payment client when the gateway answers 502".into(),
+                    ),
+                    repo_name: Some("storefront".into()),
+                    repo_owner: Some("acme".into()),
+                    repo_provider: Some(RepoProvider::Github),
+                    repo_url: Some("https://github.com/acme/storefront".into()),
+                },
+                ..EventFields::default()
+            };
+            if build {
+                fields.auto_build = Some(true);
+                fields.build_id = Some(format!("{}", 4000 + i));
+                fields.build_provider = Some("jenkins".into());
+                fields.build_start = Some(Timestamp::from_millis(base));
+                fields.build_end = Some(Timestamp::from_millis(base + 38_000));
+                fields.build_status = Some(BuildStatus::Success);
+                fields.build_url = Some(format!(
+                    "https://ci.acme.example/job/storefront/{}/",
+                    4000 + i
+                ));
+            }
+            Event {
+                app_name: "storefront".into(),
+                event_id: 2_000_000 - i,
+                event_time: Timestamp::from_millis(base + 1_000),
+                event_type: if build {
+                    EventType::Build
+                } else {
+                    EventType::Push
+                },
+                fields,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,572 @@
+//! The benchmark run: prepares the stores through the public `Store` API,
+//! starts shiplog and the floor on loopback, runs every scenario on each in
+//! turn, and writes the report. Every process it starts is killed on return.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use shiplog_domain::input::NewEvent;
+use shiplog_domain::resources::NewApp;
+use shiplog_domain::token::hash_token;
+use shiplog_domain::{ResourceName, Timestamp};
+use shiplog_store::{Access, Account, Store, StoreError};
+
+use crate::loadgen::{self, Load, Request};
+use crate::process::{Server, free_loopback_addr};
+use crate::report::{Figures, ScenarioReport, Target, mib, ms, targets_markdown};
+use crate::workload::Workload;
+
+/// The account and token both servers accept.
+pub const USER: &str = "bench";
+pub const TOKEN: &str = "shiplog-bench-token-0123456789abcdef";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub shiplog_bin: PathBuf,
+    pub floor_bin: PathBuf,
+    /// A database URL to use instead of fresh SQLite files (PostgreSQL).
+    pub database: Option<String>,
+    pub work_dir: Option<PathBuf>,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub small_events: u64,
+    pub large_events: u64,
+    pub overload_connections: usize,
+    pub seed_tasks: usize,
+    /// Runs only the scenarios whose names contain one of these.
+    pub only: Vec<String>,
+}
+
+/// One scenario: which store, how many connections, which requests.
+struct Scenario {
+    name: &'static str,
+    description: String,
+    connections: usize,
+    requests: Arc<Vec<Request>>,
+    classes: usize,
+}
+
+struct Stores {
+    small_url: String,
+    large_url: String,
+    /// Each run uses new app names, so a shared database can be reused.
+    small_app: String,
+    large_app: String,
+}
+
+pub async fn run(config: Config) -> anyhow::Result<String> {
+    let run_started = Instant::now();
+    let work = match &config.work_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            tempfile::Builder::new()
+                .prefix("shiplog-bench-")
+                .tempdir_in(dir)?
+        }
+        None => tempfile::Builder::new()
+            .prefix("shiplog-bench-")
+            .tempdir()?,
+    };
+    let suffix = format!("{:x}", Timestamp::now().millis());
+    let stores = match &config.database {
+        Some(url) => Stores {
+            small_url: url.clone(),
+            large_url: url.clone(),
+            small_app: format!("storefront-{suffix}"),
+            large_app: format!("monolith-{suffix}"),
+        },
+        None => Stores {
+            small_url: format!("sqlite://{}", work.path().join("small.db").display()),
+            large_url: format!("sqlite://{}", work.path().join("large.db").display()),
+            small_app: "storefront".into(),
+            large_app: "monolith".into(),
+        },
+    };
+    let wanted =
+        |name: &str| config.only.is_empty() || config.only.iter().any(|o| name.contains(o));
+    let mut notes = Vec::new();
+    let mut reports = Vec::new();
+
+    let floor_addr = free_loopback_addr()?;
+    let mut floor_cmd = Command::new(&config.floor_bin);
+    floor_cmd
+        .arg("--listen")
+        .arg(floor_addr.to_string())
+        .arg("--token")
+        .arg(TOKEN);
+    let (mut floor, _) = Server::start(
+        "floor",
+        floor_cmd,
+        floor_addr,
+        &work.path().join("floor.log"),
+    )
+    .await?;
+
+    // The store of 10 thousand events, then the scenarios that write.
+    let seeded = seed(
+        &config,
+        &stores.small_url,
+        &stores.small_app,
+        config.small_events,
+    )
+    .await?;
+    eprintln!(
+        "seeded {} events in {:.1} s",
+        config.small_events,
+        seeded.as_secs_f64()
+    );
+    let (mut shiplog, startup_small) = start_shiplog(
+        &config,
+        &stores.small_url,
+        &work.path().join("shiplog-small.log"),
+    )
+    .await?;
+    notes.push(format!(
+        "start-up to `/-/health` on the {}-event store: {}",
+        config.small_events,
+        ms(startup_small)
+    ));
+    let small = small_scenarios(&config, &stores.small_app);
+    for scenario in small.iter().filter(|s| wanted(s.name)) {
+        reports.push(measure(&config, scenario, &mut shiplog, &mut floor).await?);
+    }
+    drop(shiplog);
+
+    // The store of 2 million events.
+    let mut startup_large = None;
+    let large = large_scenarios(&config, &stores.large_app);
+    if large.iter().any(|s| wanted(s.name)) {
+        let seeded = seed(
+            &config,
+            &stores.large_url,
+            &stores.large_app,
+            config.large_events,
+        )
+        .await?;
+        let rate = config.large_events as f64 / seeded.as_secs_f64();
+        notes.push(format!(
+            "seeded {} events through `Store::create_event` ({} concurrent tasks, group commit) in {:.1} s: {rate:.0} events/s",
+            config.large_events,
+            config.seed_tasks,
+            seeded.as_secs_f64()
+        ));
+        if config.database.is_none() {
+            let size = dir_size(work.path(), "large.db");
+            notes.push(format!("the large store's files: {}", mib(Some(size))));
+        }
+        let (mut shiplog, startup) = start_shiplog(
+            &config,
+            &stores.large_url,
+            &work.path().join("shiplog-large.log"),
+        )
+        .await?;
+        startup_large = Some(startup);
+        notes.push(format!(
+            "start-up to `/-/health` on the {}-event store: {}",
+            config.large_events,
+            ms(startup)
+        ));
+        for scenario in large.iter().filter(|s| wanted(s.name)) {
+            reports.push(measure(&config, scenario, &mut shiplog, &mut floor).await?);
+        }
+    }
+    drop(floor);
+
+    let mut out = String::new();
+    let _ = writeln!(out, "## Results\n");
+    for report in &reports {
+        let _ = writeln!(out, "{}", report.markdown());
+    }
+    let _ = writeln!(out, "## Other figures\n");
+    for note in &notes {
+        let _ = writeln!(out, "- {note}");
+    }
+    let _ = writeln!(
+        out,
+        "- whole run: {:.0} s\n",
+        run_started.elapsed().as_secs_f64()
+    );
+    let _ = writeln!(out, "## Targets\n");
+    let _ = writeln!(
+        out,
+        "{}",
+        targets_markdown(&targets(&config, &reports, startup_large))
+    );
+    Ok(out)
+}
+
+async fn start_shiplog(
+    config: &Config,
+    url: &str,
+    log: &std::path::Path,
+) -> anyhow::Result<(Server, Duration)> {
+    let addr = free_loopback_addr()?;
+    let mut command = Command::new(&config.shiplog_bin);
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--database")
+        .arg(url)
+        .arg("--bootstrap-user")
+        .arg(USER)
+        .arg("--bootstrap-token")
+        .arg(TOKEN);
+    Server::start("shiplog", command, addr, log).await
+}
+
+fn ingest_requests(app: &str, seed: u64) -> Vec<Request> {
+    let mut workload = Workload::new(seed);
+    (0..4096)
+        .map(|_| {
+            let (kind, body) = workload.event();
+            let path = format!("/{USER}/apps/{app}/events/{}?apiToken={TOKEN}", kind.path());
+            Request::new("PUT", &path, Some(body.to_string().as_bytes()), 0)
+        })
+        .collect()
+}
+
+fn list_requests(app: &str, seed: u64, class: usize) -> Vec<Request> {
+    let mut workload = Workload::new(seed);
+    (0..1024)
+        .map(|_| {
+            let path = format!(
+                "/{USER}/apps/{app}/events?apiToken={TOKEN}&{}",
+                workload.list_query()
+            );
+            Request::new("GET", &path, None, class)
+        })
+        .collect()
+}
+
+fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
+    let ingest = Arc::new(ingest_requests(app, 1));
+    let ingest_text = "CreatePushEvent, CreatePullRequestEvent and CreateBuildEvent (40/20/40), \
+        varying branches, commits and authors; every answer after a durable commit";
+    let mut mix = ingest_requests(app, 2);
+    let lists = list_requests(app, 3, 1);
+    for (i, list) in lists.into_iter().enumerate().take(mix.len() / 10) {
+        mix[i * 10 + 9] = list;
+    }
+    vec![
+        Scenario {
+            name: "list-10k",
+            description: format!(
+                "ListEvents `filter_name=BranchAndEventType&order=desc&max_results=10` \
+                 (varying branch and type) on an app of {} events",
+                config.small_events
+            ),
+            connections: 16,
+            requests: Arc::new(list_requests(app, 4, 0)),
+            classes: 1,
+        },
+        Scenario {
+            name: "ingest-1",
+            description: ingest_text.into(),
+            connections: 1,
+            requests: ingest.clone(),
+            classes: 1,
+        },
+        Scenario {
+            name: "ingest-16",
+            description: ingest_text.into(),
+            connections: 16,
+            requests: ingest.clone(),
+            classes: 1,
+        },
+        Scenario {
+            name: "ingest-64",
+            description: ingest_text.into(),
+            connections: 64,
+            requests: ingest.clone(),
+            classes: 1,
+        },
+        Scenario {
+            name: "mix-64",
+            description: "90 % ingest as above, 10 % ListEvents as above, on the same app".into(),
+            connections: 64,
+            requests: Arc::new(mix),
+            classes: 2,
+        },
+        Scenario {
+            name: "overload",
+            description: "ingest as above from many connections at once: the write queue \
+                must stay bounded (503 ServiceUnavailable with Retry-After past it)"
+                .into(),
+            connections: config.overload_connections,
+            requests: ingest,
+            classes: 1,
+        },
+    ]
+}
+
+fn large_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
+    vec![Scenario {
+        name: "list-2m",
+        description: format!(
+            "ListEvents as in list-10k, on an app of {} events",
+            config.large_events
+        ),
+        connections: 16,
+        requests: Arc::new(list_requests(app, 4, 0)),
+        classes: 1,
+    }]
+}
+
+/// Runs a scenario on shiplog, then on the floor, for the same time.
+async fn measure(
+    config: &Config,
+    scenario: &Scenario,
+    shiplog: &mut Server,
+    floor: &mut Server,
+) -> anyhow::Result<ScenarioReport> {
+    let mut figures = Vec::new();
+    for server in [&mut *shiplog, &mut *floor] {
+        let resets = server.reset_peak_rss();
+        let outcome = loadgen::run(Load {
+            addr: server.addr,
+            connections: scenario.connections,
+            warmup: config.warmup,
+            duration: config.duration,
+            requests: scenario.requests.clone(),
+            classes: scenario.classes,
+        })
+        .await?;
+        server.ensure_alive()?;
+        let peak = if resets { server.peak_rss() } else { None };
+        let f = Figures::from_outcome(&outcome, peak);
+        eprintln!(
+            "{:>9} {:>8}: {:>8.0} req/s  p50 {:>10}  p99 {:>10}  non-2xx {:>6}  peak RSS {}",
+            scenario.name,
+            server.name,
+            f.requests_per_second,
+            ms(f.p50),
+            ms(f.p99),
+            f.non_2xx,
+            mib(f.peak_rss)
+        );
+        figures.push(f);
+        // Let the server settle (closed connections, the writer's backlog).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let floor_figures = figures.pop().unwrap_or_default();
+    let shiplog_figures = figures.pop().unwrap_or_default();
+    Ok(ScenarioReport {
+        name: scenario.name.into(),
+        description: scenario.description.clone(),
+        connections: scenario.connections,
+        shiplog: shiplog_figures,
+        floor: floor_figures,
+    })
+}
+
+/// Opens the store at `url`, creates the user, its token and `app`, and
+/// records `count` events through `Store::create_event` from many tasks at
+/// once, so that the writer commits them in large groups.
+async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Result<Duration> {
+    let store = shiplog_store::open(url).await.with_context(|| {
+        format!("opening {url} (does this shiplog_store::open accept this kind of URL yet?)")
+    })?;
+    let user = ResourceName::parse("User", USER)?;
+    store.ensure_user_token(&user, hash_token(TOKEN)).await?;
+    let account = match store.authorize(hash_token(TOKEN), USER).await? {
+        Access::Granted(account) => account,
+        other => bail!("the bench token is not accepted by the new store: {other:?}"),
+    };
+    let app_name = ResourceName::parse("App", app)?;
+    store
+        .create_app(
+            &account,
+            &app_name,
+            NewApp {
+                description: Some("The benchmark's app".into()),
+            },
+        )
+        .await?;
+    let mut workload = Workload::new(99);
+    let pool: Vec<NewEvent> = (0..8192)
+        .map(|_| {
+            let (kind, body) = workload.event();
+            NewEvent::parse(kind.event_type(), body.as_object().expect("an object"))
+                .expect("a valid event")
+        })
+        .collect();
+    let pool = Arc::new(pool);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..config.seed_tasks {
+        let (store, account, app, pool, next) = (
+            store.clone(),
+            account.clone(),
+            app.to_owned(),
+            pool.clone(),
+            next.clone(),
+        );
+        tasks.spawn(seed_task(store, account, app, pool, next, count));
+    }
+    let progress = tokio::spawn({
+        let next = next.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let done = next.load(Ordering::Relaxed).min(count);
+                eprintln!(
+                    "seeding: {done} of {count} events, {:.0} events/s",
+                    done as f64 / started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    });
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(err) = joined.context("a seeding task failed").and_then(|r| r) {
+            result = Err(err);
+            tasks.abort_all();
+        }
+    }
+    progress.abort();
+    result?;
+    let elapsed = started.elapsed();
+    drop(store);
+    // The store's writer thread closes its connection once every handle is
+    // gone; give it a moment before another process opens the file.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(elapsed)
+}
+
+async fn seed_task(
+    store: Arc<dyn Store>,
+    account: Account,
+    app: String,
+    pool: Arc<Vec<NewEvent>>,
+    next: Arc<AtomicU64>,
+    count: u64,
+) -> anyhow::Result<()> {
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= count {
+            return Ok(());
+        }
+        let event = &pool[(i % pool.len() as u64) as usize];
+        loop {
+            match store.create_event(&account, &app, event.clone()).await {
+                Ok(_) => break,
+                Err(StoreError::Overloaded) => tokio::time::sleep(Duration::from_millis(1)).await,
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
+fn dir_size(dir: &std::path::Path, prefix: &str) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+fn targets(
+    config: &Config,
+    reports: &[ScenarioReport],
+    startup_large: Option<Duration>,
+) -> Vec<Target> {
+    let find = |name: &str| reports.iter().find(|r| r.name == name);
+    let mut targets = Vec::new();
+    if let Some(r) = find("ingest-64") {
+        let ratio = r.shiplog.requests_per_second / r.floor.requests_per_second;
+        targets.push(Target {
+            what: "ingest, 64 connections, durable: ≥ 0.5 × floor throughput".into(),
+            measured: format!(
+                "{ratio:.2}× ({:.0} vs {:.0} req/s)",
+                r.shiplog.requests_per_second, r.floor.requests_per_second
+            ),
+            met: ratio >= 0.5,
+        });
+    }
+    if let Some(r) = find("ingest-1") {
+        targets.push(Target {
+            what: "ingest, 1 connection: p99 ≤ 1 ms".into(),
+            measured: format!("p99 {}", ms(r.shiplog.p99)),
+            met: r.shiplog.p99 <= Duration::from_millis(1),
+        });
+    }
+    if let Some(r) = find("list-2m") {
+        let ratio = r.shiplog.requests_per_second / r.floor.requests_per_second;
+        targets.push(Target {
+            what: format!(
+                "ListEvents, 16 connections, {} events: ≥ 0.5 × floor",
+                config.large_events
+            ),
+            measured: format!(
+                "{ratio:.2}× ({:.0} vs {:.0} req/s)",
+                r.shiplog.requests_per_second, r.floor.requests_per_second
+            ),
+            met: ratio >= 0.5,
+        });
+    }
+    if let (Some(large), Some(small)) = (find("list-2m"), find("list-10k")) {
+        let ratio = large.shiplog.requests_per_second / small.shiplog.requests_per_second;
+        targets.push(Target {
+            what: format!(
+                "ListEvents at {} vs {} events: ≥ 0.9 × the throughput",
+                config.large_events, config.small_events
+            ),
+            measured: format!(
+                "{ratio:.2}× ({:.0} vs {:.0} req/s)",
+                large.shiplog.requests_per_second, small.shiplog.requests_per_second
+            ),
+            met: ratio >= 0.9,
+        });
+    }
+    let peaks: Vec<(u64, &str)> = reports
+        .iter()
+        .filter_map(|r| r.shiplog.peak_rss.map(|p| (p, r.name.as_str())))
+        .collect();
+    if let Some(&(peak, name)) = peaks.iter().max() {
+        targets.push(Target {
+            what: "peak RSS under any scenario ≤ 150 MiB".into(),
+            measured: format!("{} (in {name})", mib(Some(peak))),
+            met: peak <= 150 * 1024 * 1024,
+        });
+    }
+    if let Some(startup) = startup_large {
+        targets.push(Target {
+            what: format!("start-up on a {}-event store: < 1 s", config.large_events),
+            measured: ms(startup),
+            met: startup < Duration::from_secs(1),
+        });
+    }
+    if let Some(r) = find("overload") {
+        let s = &r.shiplog;
+        targets.push(Target {
+            what: format!(
+                "overload, {} connections: bounded write queue, 503 with Retry-After past it",
+                r.connections
+            ),
+            measured: format!(
+                "{} × 503 ({} with Retry-After), {} other non-2xx, {} I/O errors, p99 {}, peak RSS {}",
+                s.unavailable,
+                s.unavailable_with_retry_after,
+                s.non_2xx - s.unavailable,
+                s.io_errors,
+                ms(s.p99),
+                mib(s.peak_rss)
+            ),
+            met: s.unavailable > 0
+                && s.unavailable == s.unavailable_with_retry_after
+                && s.non_2xx == s.unavailable
+                && s.peak_rss.is_some_and(|p| p <= 150 * 1024 * 1024),
+        });
+    }
+    targets
+}
