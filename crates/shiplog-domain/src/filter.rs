@@ -50,6 +50,7 @@ impl EventFilter {
         let mut filter = EventFilter::default();
         for name in used {
             let Some(value) = param(name) else { continue };
+            crate::input::check_text(name, value)?;
             match name {
                 "filter_branch" => filter.branch = Some(value.to_owned()),
                 "filter_env" => filter.env = Some(value.to_owned()),

@@ -101,6 +101,17 @@ impl EventUpdate {
     }
 }
 
+/// Refuses text no store can keep: the NUL character.
+pub fn check_text(key: &str, text: &str) -> Result<(), DomainError> {
+    if text.contains('\0') {
+        return Err(DomainError::bad_param(
+            key,
+            "text must not contain the NUL character",
+        ));
+    }
+    Ok(())
+}
+
 /// A key whose value is `null` counts as absent.
 fn present<'a>(body: &'a JsonObject, key: &str) -> Option<&'a Value> {
     body.get(key).filter(|value| !value.is_null())
@@ -175,6 +186,7 @@ fn text(key: &str, value: &Value) -> Result<String, DomainError> {
         Value::Number(n) => n.to_string(),
         _ => return Err(DomainError::bad_param(key, "expected a string")),
     };
+    check_text(key, &text)?;
     let limit = if key == "commit_msg" {
         COMMIT_MSG_LIMIT
     } else {

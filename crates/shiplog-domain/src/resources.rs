@@ -105,6 +105,7 @@ fn bounded_str(key: &str, value: &Value) -> Result<String, DomainError> {
     let text = value
         .as_str()
         .ok_or_else(|| DomainError::bad_param(key, "expected a string"))?;
+    crate::input::check_text(key, text)?;
     if text.len() > TEXT_LIMIT {
         return Err(DomainError::TooLarge(format!(
             "Parameter {key} exceeds its limit of {TEXT_LIMIT} bytes"

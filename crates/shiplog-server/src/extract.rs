@@ -1,13 +1,13 @@
 //! Extractors: the authorised account, path segments, query parameters and
 //! the lenient JSON body, each failing with the contract's errors.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use shiplog_domain::DomainError;
 use shiplog_domain::input::{JsonObject, parse_body};
 use shiplog_domain::token::hash_token;
+use shiplog_domain::{DomainError, ResourceName};
 use shiplog_store::{Access, Account};
 
 use crate::error::ApiError;
@@ -29,12 +29,15 @@ impl FromRequestParts<SharedState> for Authorized {
         let token = bearer_token(parts)
             .or_else(|| query_token(parts))
             .ok_or(ApiError::Unauthenticated)?;
-        let account = parts
-            .uri
-            .path()
-            .trim_start_matches('/')
-            .split('/')
-            .next()
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::AccessDenied)?;
+        let account = params
+            .iter()
+            .find(|(key, _)| *key == "username")
+            .map(|(_, value)| value)
+            .filter(|name| ResourceName::is_valid(name))
+            // No account has an invalid name: the empty one is denied too.
             .unwrap_or_default();
         // An account that does not exist is denied like any other that is not
         // the token's own, so the answer reveals nothing.

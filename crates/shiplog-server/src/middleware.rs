@@ -3,10 +3,14 @@
 
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Uri};
+use axum::http::{HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::extract::BODY_LIMIT;
 use tracing::Instrument;
 
 /// The response header carrying the request id.
@@ -39,6 +43,31 @@ pub fn normalize_path<B>(mut request: axum::http::Request<B>) -> axum::http::Req
         }
     }
     request
+}
+
+/// Reads and drops the body of a GET, HEAD or DELETE, which the API ignores:
+/// answering without reading it would cost the client its connection.
+pub async fn discard_ignored_body(request: Request, next: Next) -> Response {
+    let ignored = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::DELETE
+    );
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|len| len.as_bytes() != b"0");
+    if !(ignored && has_body) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    if axum::body::to_bytes(body, BODY_LIMIT).await.is_err() {
+        return ApiError::PayloadTooLarge(format!(
+            "The request body exceeds the limit of {BODY_LIMIT} bytes"
+        ))
+        .into_response();
+    }
+    next.run(Request::from_parts(parts, Body::empty())).await
 }
 
 /// Gives every request an id (in the `x-dstli-rid` header and in its log

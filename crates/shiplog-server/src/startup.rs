@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::Layer;
 
-use crate::middleware::{normalize_path, request_log};
+use crate::middleware::{discard_ignored_body, normalize_path, request_log};
 use crate::routes::router;
 use crate::state::{AppState, SharedState};
 
@@ -54,7 +54,9 @@ type Request = axum::http::Request<axum::body::Body>;
 pub type Service = tower::util::MapRequest<axum::Router, fn(Request) -> Request>;
 
 pub fn app(state: SharedState) -> Service {
-    let routed = router(state).layer(axum::middleware::from_fn(request_log));
+    let routed = router(state)
+        .layer(axum::middleware::from_fn(discard_ignored_body))
+        .layer(axum::middleware::from_fn(request_log));
     tower::util::MapRequestLayer::new(normalize_path as fn(Request) -> Request).layer(routed)
 }
 

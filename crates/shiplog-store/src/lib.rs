@@ -117,6 +117,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Event>>;
 }
 
+/// A name that is not a valid resource name cannot exist: it is answered
+/// `NotFound` without asking the database (which may refuse its bytes).
+pub(crate) fn known_name(kind: &str, name: &str) -> Result<()> {
+    if ResourceName::is_valid(name) {
+        Ok(())
+    } else {
+        Err(StoreError::not_found(format!("{kind} {name}")))
+    }
+}
+
 /// Opens the store a database URL names: `sqlite://PATH` (or a bare path),
 /// or `postgres://…` (also `postgresql://…`).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {

@@ -401,3 +401,18 @@ async fn the_app_shows_its_newest_build_and_release() {
     let release = events_of_type(&app, "web", "RELEASE").await.remove(0);
     assert_eq!(answer.json["app"]["latest_release"], release);
 }
+
+#[tokio::test]
+async fn a_new_release_version_on_a_running_build_records_another_release() {
+    let (app, id) = running_build().await;
+    let path = format!("/jdoe/apps/web/events/{id}");
+    assert_ok(&app.post(&path, json!({"release_version": "v1"})).await);
+    assert_ok(&app.post(&path, json!({"release_version": "v2"})).await);
+    let versions: Vec<_> = events_of_type(&app, "web", "RELEASE")
+        .await
+        .iter()
+        .map(|r| r["release_version"].clone())
+        .collect();
+    assert_eq!(versions, [json!("v1"), json!("v2")]);
+    assert_eq!(event(&app, "web", id).await["release_version"], "v2");
+}

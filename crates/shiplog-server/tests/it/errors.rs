@@ -665,3 +665,34 @@ async fn error_answers_are_compact_json_with_a_request_id() {
         assert!(!rid.is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_matched_in_any_letter_case() {
+    let (app, _) = fixture().await;
+    for scheme in ["bearer", "BEARER"] {
+        let answer = send_with_headers(
+            &app,
+            Method::GET,
+            &format!("{}/jdoe/apps/web", app.base),
+            &[("Authorization", &format!("{scheme} {}", app.token))],
+            None,
+        )
+        .await;
+        assert_ok(&answer);
+    }
+}
+
+#[tokio::test]
+async fn service_paths_live_under_the_reserved_prefix_without_a_token() {
+    let app = TestApp::spawn().await;
+    let answer = app
+        .send_raw(Method::GET, &format!("{}/-/health", app.base), None)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = app.get("/-/apps").await;
+    assert!(
+        answer.status.is_client_error(),
+        "`-` is no account: {}",
+        answer.text
+    );
+}

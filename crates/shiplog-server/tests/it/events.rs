@@ -744,7 +744,7 @@ async fn event_time_is_when_the_server_recorded_the_event() {
 #[tokio::test]
 async fn text_is_stored_exactly_including_unicode_and_control_characters() {
     let app = app_with("web").await;
-    let branch = "feature/ü🚀\u{0}x\ty \"q\" \\";
+    let branch = "feature/ü🚀\u{1}x\ty \"q\" \\";
     let msg = "fix: line 1\r\nline 2\u{2028}é";
     let id = app
         .create_event(
@@ -767,6 +767,26 @@ async fn text_is_stored_exactly_including_unicode_and_control_characters() {
 }
 
 #[tokio::test]
+async fn text_with_a_nul_character_is_refused_by_every_store() {
+    let app = app_with("web").await;
+    let answer = app
+        .put(
+            "/jdoe/apps/web/events/pushEvent",
+            json!({"branch": "a\u{0}b"}),
+        )
+        .await;
+    assert_error(&answer, 400, "BadParam");
+    assert!(answer.message().contains("branch"), "{}", answer.text);
+    let answer = app
+        .get("/jdoe/apps/web/events?filter_name=Branch&filter_branch=a%00b")
+        .await;
+    assert_error(&answer, 400, "BadParam");
+    let answer = app.get("/jdoe/apps/we%00b/events").await;
+    assert_error(&answer, 404, "NotFound");
+    assert!(all_events(&app, "web").await.is_empty());
+}
+
+#[tokio::test]
 async fn field_limits_count_bytes_not_characters() {
     let app = app_with("web").await;
     let fits = "é".repeat(2048);
@@ -782,4 +802,28 @@ async fn field_limits_count_bytes_not_characters() {
         .await;
     assert_error(&answer, 413, "PayloadTooLarge");
     assert_eq!(all_events(&app, "web").await.len(), 1);
+}
+
+#[tokio::test]
+async fn timestamps_accept_lower_case_separators_and_any_offset() {
+    let app = app_with("web").await;
+    for (sent, stored) in [
+        ("2016-08-15t22:22:22z", "2016-08-15T22:22:22.000Z"),
+        ("2016-08-15T22:22:22-07:00", "2016-08-16T05:22:22.000Z"),
+        ("2016-08-15T22:22:22.5+14:00", "2016-08-15T08:22:22.500Z"),
+        ("2016-08-15T22:22:22-00:00", "2016-08-15T22:22:22.000Z"),
+    ] {
+        let answer = app
+            .put(
+                "/jdoe/apps/web/events/buildEvent",
+                json!({"build_start": sent}),
+            )
+            .await;
+        let id = created_id(&answer);
+        assert_eq!(
+            event(&app, "web", id).await["build_start"],
+            stored,
+            "{sent}"
+        );
+    }
 }

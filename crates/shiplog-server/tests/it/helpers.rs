@@ -5,7 +5,12 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shiplog_server::startup::{RunningServer, ServerSettings};
+use shiplog_store::testing::{TempDatabase, postgres_server_url};
 use tempfile::TempDir;
+
+/// Set to `postgres` to run this suite on PostgreSQL (on the server named by
+/// `SHIPLOG_TEST_POSTGRES_URL`) instead of SQLite.
+pub const BACKEND_VAR: &str = "SHIPLOG_TEST_BACKEND";
 
 /// A running server on its own fresh store, with one account (`jdoe`) and
 /// its token.
@@ -14,7 +19,37 @@ pub struct TestApp {
     pub base: String,
     pub token: String,
     pub client: reqwest::Client,
-    pub data_dir: TempDir,
+    pub store: TestStore,
+}
+
+/// Where a test server keeps its data; dropped with the test.
+pub enum TestStore {
+    Sqlite(TempDir),
+    Postgres(TempDatabase),
+}
+
+impl TestStore {
+    async fn fresh() -> TestStore {
+        if std::env::var(BACKEND_VAR).as_deref() == Ok("postgres") {
+            let server = postgres_server_url()
+                .expect("SHIPLOG_TEST_POSTGRES_URL names the PostgreSQL server");
+            let database = TempDatabase::create(&server)
+                .await
+                .expect("a fresh PostgreSQL database");
+            TestStore::Postgres(database)
+        } else {
+            TestStore::Sqlite(tempfile::tempdir().expect("temp dir"))
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            TestStore::Sqlite(dir) => {
+                format!("sqlite://{}", dir.path().join("shiplog.db").display())
+            }
+            TestStore::Postgres(database) => database.url.clone(),
+        }
+    }
 }
 
 /// A response: status, headers and the body parsed as JSON (`Value::Null`
@@ -40,13 +75,11 @@ impl Answer {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        Self::spawn_in(data_dir).await
+        Self::spawn_in(TestStore::fresh().await).await
     }
 
-    async fn spawn_in(data_dir: TempDir) -> TestApp {
-        let database = format!("sqlite://{}", data_dir.path().join("shiplog.db").display());
-        let server = RunningServer::start(ServerSettings::for_tests(&database))
+    async fn spawn_in(store: TestStore) -> TestApp {
+        let server = RunningServer::start(ServerSettings::for_tests(&store.url()))
             .await
             .expect("server starts");
         let token = server.add_user_or_token("jdoe").await.expect("user");
@@ -58,17 +91,15 @@ impl TestApp {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
-            data_dir,
+            store,
         }
     }
 
     /// Stops the server gracefully and starts a new one on the same store.
     pub async fn restart(self) -> TestApp {
-        let TestApp {
-            server, data_dir, ..
-        } = self;
+        let TestApp { server, store, .. } = self;
         server.stop().await;
-        Self::spawn_in(data_dir).await
+        Self::spawn_in(store).await
     }
 
     /// Creates another account and returns its token.

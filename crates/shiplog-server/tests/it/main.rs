@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod filters;
 mod isolation;
+mod models;
 mod pagination;
 mod persistence;
 mod process;

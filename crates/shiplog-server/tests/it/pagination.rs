@@ -626,3 +626,22 @@ async fn list_answers_carry_a_top_level_marker_key_in_every_list() {
         assert_eq!(Ordered::parse(&answer.text).keys(), keys, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_page_size_may_change_between_pages() {
+    let (app, created) = app_with_events(9).await;
+    let first = app
+        .get("/jdoe/apps/web/events?max_results=2&order=asc")
+        .await;
+    let marker = first.json["marker"].as_str().unwrap().to_owned();
+    let second = app
+        .get(&format!(
+            "/jdoe/apps/web/events?max_results=5&order=asc&marker={marker}"
+        ))
+        .await;
+    assert_ok(&second);
+    assert_eq!(
+        ids(second.json["events"].as_array().unwrap()),
+        created[2..7]
+    );
+}

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, QueryBuilder, Row};
 
 use super::events;
 use super::{db_error, is_unique_violation};
-use crate::{Account, Result, StoreError};
+use crate::{Account, Result, StoreError, known_name};
 
 /// The identity of an app, as the event queries need it.
 #[derive(Debug, Clone)]
@@ -28,6 +28,7 @@ fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
 }
 
 pub async fn find_app(conn: &mut PgConnection, account: &Account, name: &str) -> Result<AppRow> {
+    known_name("App", name)?;
     let row = sqlx::query(
         "SELECT id, name, description, created_ms FROM apps WHERE account_id = $1 AND name = $2",
     )
@@ -127,6 +128,7 @@ pub async fn list_apps(
 }
 
 pub async fn delete_app(conn: &mut PgConnection, account: &Account, name: &str) -> Result<()> {
+    known_name("App", name)?;
     // Events and envs go with the app (ON DELETE CASCADE).
     let deleted = sqlx::query("DELETE FROM apps WHERE account_id = $1 AND name = $2")
         .bind(account.id)
@@ -214,6 +216,7 @@ pub async fn ensure_deploy_env(
 }
 
 pub async fn get_env(conn: &mut PgConnection, account: &Account, name: &str) -> Result<Env> {
+    known_name("Env", name)?;
     let row = sqlx::query(
         "SELECT a.id, a.name, a.description, a.created_ms, e.name, e.description, e.tags, e.vars \
          FROM envs e JOIN apps a ON a.id = e.app_id WHERE e.account_id = $1 AND e.name = $2",
@@ -258,6 +261,9 @@ pub async fn get_env(conn: &mut PgConnection, account: &Account, name: &str) -> 
 
 /// Whether `app` has an env of that name.
 pub async fn app_has_env(conn: &mut PgConnection, app: &AppRow, name: &str) -> Result<bool> {
+    if !shiplog_domain::ResourceName::is_valid(name) {
+        return Ok(false);
+    }
     let found: Option<i32> =
         sqlx::query_scalar("SELECT 1 FROM envs WHERE app_id = $1 AND name = $2")
             .bind(app.id)
@@ -289,6 +295,7 @@ pub async fn list_envs(
 }
 
 pub async fn delete_env(conn: &mut PgConnection, account: &Account, name: &str) -> Result<()> {
+    known_name("Env", name)?;
     let deleted = sqlx::query("DELETE FROM envs WHERE account_id = $1 AND name = $2")
         .bind(account.id)
         .bind(name)

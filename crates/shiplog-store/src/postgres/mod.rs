@@ -100,8 +100,17 @@ pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
         }),
         _ => false,
     };
+    // Class 22, data exceptions: a value the database refuses. Input is
+    // validated before it gets here; this is the safety net.
+    let refused_value = matches!(&err, sqlx::Error::Database(db)
+        if db.code().is_some_and(|code| code.starts_with("22")));
     if unavailable {
         StoreError::Unavailable(err.to_string())
+    } else if refused_value {
+        tracing::warn!(error = %err, "the database refused a value");
+        StoreError::Domain(shiplog_domain::DomainError::BadParam(
+            "A value could not be stored as given".into(),
+        ))
     } else {
         StoreError::Internal(err.to_string())
     }

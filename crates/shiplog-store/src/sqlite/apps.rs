@@ -7,7 +7,7 @@ use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, T
 
 use super::events;
 use super::{is_unique_violation, sql_error};
-use crate::{Account, Result, StoreError};
+use crate::{Account, Result, StoreError, known_name};
 
 /// The identity of an app, as the event queries need it.
 #[derive(Debug, Clone)]
@@ -31,6 +31,7 @@ impl AppRow {
 }
 
 pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppRow> {
+    known_name("App", name)?;
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, name, description, created_ms FROM apps WHERE account_id = ?1 AND name = ?2",
@@ -137,6 +138,7 @@ fn select_names(
 }
 
 pub fn delete_app(conn: &Connection, account: &Account, name: &str) -> Result<()> {
+    known_name("App", name)?;
     // Events and envs go with the app (ON DELETE CASCADE).
     let deleted = conn
         .prepare_cached("DELETE FROM apps WHERE account_id = ?1 AND name = ?2")
@@ -264,6 +266,7 @@ fn env_from_row(conn: &Connection, account: &Account, row: &rusqlite::Row<'_>) -
 }
 
 pub fn get_env(conn: &Connection, account: &Account, name: &str) -> Result<Env> {
+    known_name("Env", name)?;
     let mut stmt = conn
         .prepare_cached(&format!(
             "{ENV_SELECT} WHERE e.account_id = ?1 AND e.name = ?2"
@@ -278,6 +281,9 @@ pub fn get_env(conn: &Connection, account: &Account, name: &str) -> Result<Env> 
 
 /// Whether `app` has an env of that name.
 pub fn app_has_env(conn: &Connection, app: &AppRow, name: &str) -> Result<bool> {
+    if !shiplog_domain::ResourceName::is_valid(name) {
+        return Ok(false);
+    }
     conn.prepare_cached("SELECT 1 FROM envs WHERE app_id = ?1 AND name = ?2")
         .and_then(|mut stmt| stmt.exists(params![app.id, name]))
         .map_err(sql_error)
@@ -333,6 +339,7 @@ pub fn list_envs(
 }
 
 pub fn delete_env(conn: &Connection, account: &Account, name: &str) -> Result<()> {
+    known_name("Env", name)?;
     let deleted = conn
         .prepare_cached("DELETE FROM envs WHERE account_id = ?1 AND name = ?2")
         .and_then(|mut stmt| stmt.execute(params![account.id, name]))
