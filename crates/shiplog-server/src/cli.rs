@@ -25,7 +25,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DatabaseArg {
-    /// Database URL: sqlite://PATH.
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB.
     #[arg(long = "database", env = "SHIPLOG_DATABASE_URL", default_value = DEFAULT_DATABASE)]
     pub url: String,
 }

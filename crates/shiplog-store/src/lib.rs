@@ -141,3 +141,32 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     Ok(Arc::new(sqlite::SqliteStore::open(path.as_ref()).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    /// Both backends walk through the same schema versions, each from a
+    /// folder of its own holding the same file names.
+    #[test]
+    fn both_backends_have_the_same_migration_versions() {
+        assert_eq!(
+            crate::sqlite::MIGRATION_VERSIONS,
+            crate::postgres::MIGRATION_VERSIONS
+        );
+        let files = |backend: &str| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut names: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(files("sqlite"), files("postgres"));
+        assert_eq!(
+            files("sqlite").len(),
+            crate::sqlite::MIGRATION_VERSIONS.len()
+        );
+    }
+}
