@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// Create the bootstrap user with exactly this token if absent (idempotent).
     #[arg(long, env = "SHIPLOG_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub bootstrap_token: Option<String>,
+    /// Serve /-/metrics on this address instead of the API's.
+    #[arg(long, env = "SHIPLOG_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// The longest a request may take before it is answered 503, in seconds.
+    #[arg(long, env = "SHIPLOG_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SHIPLOG_LOG_JSON")]
     pub log_json: bool,
@@ -60,6 +66,8 @@ impl From<ServeArgs> for ServerSettings {
             bootstrap_user: args.bootstrap_user,
             bootstrap_token: args.bootstrap_token,
             bootstrap_on_empty: true,
+            metrics_listen: args.metrics_listen,
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
         }
     }
 }

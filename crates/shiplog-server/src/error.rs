@@ -22,6 +22,8 @@ pub enum ApiError {
     Unavailable,
     /// The write queue is full.
     Overloaded,
+    /// The request took longer than the server's limit.
+    Timeout,
     /// A bug: the detail is logged, never returned.
     Internal(String),
 }
@@ -101,6 +103,11 @@ impl ApiError {
                 S::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
                 "The server is overloaded; retry in a second".into(),
+            ),
+            ApiError::Timeout => (
+                S::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The request took too long; retry later".into(),
             ),
             ApiError::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,

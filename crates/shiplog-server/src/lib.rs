@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod startup;

@@ -1,10 +1,10 @@
 //! Request plumbing around the router: path normalisation, request ids and
 //! the one log line per request.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -70,6 +70,21 @@ pub async fn discard_ignored_body(request: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, Body::empty())).await
 }
 
+/// Answers 503 to a request that takes longer than the configured limit.
+pub async fn request_deadline(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+            ApiError::Timeout.into_response()
+        }
+    }
+}
+
 /// Gives every request an id (in the `x-dstli-rid` header and in its log
 /// line) and logs method, route template, status and duration. The raw URI
 /// is never logged: it may carry `apiToken`.
@@ -85,12 +100,14 @@ pub async fn request_log(request: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", rid = %rid);
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    crate::metrics::record_request(&route, method.as_str(), status, elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             %method,
             route = %route,
             status,
-            duration_us = started.elapsed().as_micros() as u64,
+            duration_us = elapsed.as_micros() as u64,
             "request"
         );
     });

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::ServiceExt as _;
@@ -15,9 +16,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::Layer;
 
-use crate::middleware::{discard_ignored_body, normalize_path, request_log};
-use crate::routes::router;
+use crate::middleware::{discard_ignored_body, normalize_path, request_deadline, request_log};
+use crate::routes::{metrics_router, router};
 use crate::state::{AppState, SharedState};
+
+/// The request time limit when none is configured.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The database used when none is configured.
 pub const DEFAULT_DATABASE: &str = "sqlite://shiplog-data/shiplog.db";
@@ -31,6 +35,10 @@ pub struct ServerSettings {
     pub bootstrap_token: Option<String>,
     /// Whether an empty database gets a first user with a printed token.
     pub bootstrap_on_empty: bool,
+    /// Serve `/-/metrics` on this address instead of the API's.
+    pub metrics_listen: Option<String>,
+    /// The longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
 }
 
 impl ServerSettings {
@@ -43,6 +51,8 @@ impl ServerSettings {
             bootstrap_user: "admin".into(),
             bootstrap_token: None,
             bootstrap_on_empty: false,
+            metrics_listen: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -53,9 +63,13 @@ type Request = axum::http::Request<axum::body::Body>;
 /// routing.
 pub type Service = tower::util::MapRequest<axum::Router, fn(Request) -> Request>;
 
-pub fn app(state: SharedState) -> Service {
-    let routed = router(state)
+pub fn app(state: SharedState, settings: &ServerSettings) -> Service {
+    let routed = router(state, settings.metrics_listen.is_none())
         .layer(axum::middleware::from_fn(discard_ignored_body))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.request_timeout,
+            request_deadline,
+        ))
         .layer(axum::middleware::from_fn(request_log));
     tower::util::MapRequestLayer::new(normalize_path as fn(Request) -> Request).layer(routed)
 }
@@ -63,6 +77,8 @@ pub fn app(state: SharedState) -> Service {
 /// A server running in the background of this process.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where `/-/metrics` is served when it has a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -90,12 +106,41 @@ impl RunningServer {
             store: store.clone(),
             public_url,
         });
+        crate::metrics::handle();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state, async {
-            let _ = stopped.await;
-        }));
+        let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+        let metrics_addr = match &settings.metrics_listen {
+            Some(listen) => {
+                let metrics_listener = TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("binding {listen}"))?;
+                let metrics_addr = metrics_listener.local_addr()?;
+                let service = metrics_router(state.clone());
+                let mut stopped = metrics_stopped;
+                tokio::spawn(async move {
+                    axum::serve(metrics_listener, service)
+                        .with_graceful_shutdown(async move {
+                            let _ = stopped.changed().await;
+                        })
+                        .await
+                });
+                Some(metrics_addr)
+            }
+            None => None,
+        };
+        let service = app(state, &settings);
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, service.into_make_service())
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            let _ = stop_metrics.send(true);
+            served
+        });
         Ok(RunningServer {
             addr,
+            metrics_addr,
             store,
             stop: Some(stop),
             task,
@@ -132,16 +177,6 @@ impl RunningServer {
         }
         Ok(crate::admin::add_token(&*self.store, name, None).await?)
     }
-}
-
-async fn serve(
-    listener: TcpListener,
-    state: SharedState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Makes sure someone can log in: the configured bootstrap token, or on an

@@ -48,10 +48,19 @@ pub struct TokenInfo {
     pub revoked: Option<Timestamp>,
 }
 
+/// How the store's read connections are used, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: u32,
+    pub idle: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers once the database can be reached.
     async fn ping(&self) -> Result<()>;
+    /// The connections open and idle now.
+    fn pool_status(&self) -> PoolStatus;
     /// The secret that authenticates pagination markers; the same for every
     /// instance that shares the database.
     async fn marker_secret(&self) -> Result<Vec<u8>>;

@@ -39,6 +39,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let event = NewEvent::parse(event_type, &body)?;
     let id = state.store.create_event(&account, &app, event).await?;
+    crate::metrics::record_event_written(event_type.as_str());
     Ok(json(&CreatedOut {
         event_id: id.to_string(),
     }))

@@ -15,8 +15,15 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::state::SharedState;
 
-pub fn router(state: SharedState) -> Router {
-    Router::new()
+/// The API. With `metrics`, `/-/metrics` is served here too; otherwise it
+/// is left to [`metrics_router`] on a listener of its own.
+pub fn router(state: SharedState, metrics: bool) -> Router {
+    let router = if metrics {
+        Router::new().route("/-/metrics", get(crate::metrics::render))
+    } else {
+        Router::new()
+    };
+    router
         .route("/-/health", get(service::health))
         .route("/-/ready", get(service::ready))
         .route("/{username}/apps", get(apps::list))
@@ -61,6 +68,14 @@ pub fn router(state: SharedState) -> Router {
         )
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Only `/-/metrics`, for a separate metrics listener.
+pub fn metrics_router(state: SharedState) -> Router {
+    Router::new()
+        .route("/-/metrics", get(crate::metrics::render))
+        .fallback(no_route)
         .with_state(state)
 }
 

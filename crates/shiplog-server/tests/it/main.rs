@@ -1,6 +1,7 @@
 //! HTTP tests through the real router, on a real server bound to port 0.
 
 mod helpers;
+mod instances;
 mod support;
 
 mod apps_envs;
@@ -13,7 +14,9 @@ mod events;
 mod filters;
 mod isolation;
 mod models;
+mod operability;
 mod pagination;
 mod persistence;
 mod process;
 mod proptests;
+mod scale_out;

@@ -24,7 +24,7 @@ use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::{Access, Account, Result, Store, StoreError, TokenInfo};
+use crate::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
 use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
@@ -131,6 +131,13 @@ impl Store for PostgresStore {
                 .map(|_| ())
         })
         .await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        PoolStatus {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
     }
 
     async fn marker_secret(&self) -> Result<Vec<u8>> {

@@ -95,6 +95,7 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>) {
             }
         }
         let jobs = std::mem::take(&mut batch);
+        metrics::histogram!("shiplog_writer_batch_size").record(jobs.len() as f64);
         if tokio::time::timeout(BATCH_TIMEOUT, run_batch(&pool, jobs))
             .await
             .is_err()

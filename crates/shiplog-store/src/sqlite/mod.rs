@@ -17,7 +17,7 @@ use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
 
-use crate::{Access, Account, Result, Store, StoreError, TokenInfo};
+use crate::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
 use readers::Readers;
 use writer::Writer;
 
@@ -124,6 +124,13 @@ impl Store for SqliteStore {
                     .map_err(sql_error)
             })
             .await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        PoolStatus {
+            size: READERS as u32,
+            idle: self.readers.idle() as u32,
+        }
     }
 
     async fn marker_secret(&self) -> Result<Vec<u8>> {

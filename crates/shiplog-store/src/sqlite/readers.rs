@@ -22,6 +22,11 @@ impl Readers {
         }
     }
 
+    /// Connections not in use now.
+    pub fn idle(&self) -> usize {
+        self.permits.available_permits()
+    }
+
     /// Runs `work` on an idle connection, on a blocking thread.
     pub async fn read<T, F>(&self, work: F) -> Result<T>
     where

@@ -81,6 +81,7 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        metrics::histogram!("shiplog_writer_batch_size").record(batch.len() as f64);
         if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
             let failure = unavailable(&err);
             for job in batch.drain(..) {
