@@ -1,7 +1,6 @@
 //! HTTP tests through the real router, on a real server bound to port 0.
 
 mod helpers;
-mod instances;
 mod support;
 
 mod apps_envs;
@@ -19,4 +18,3 @@ mod pagination;
 mod persistence;
 mod process;
 mod proptests;
-mod scale_out;
