@@ -21,6 +21,8 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Print the OpenAPI description of the API (as served at /-/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,10 @@ async fn main() -> anyhow::Result<()> {
             server.wait(shutdown_signal()).await?;
             tracing::info!("shiplog stopped");
         }
+        Command::Openapi => {
+            let document = shiplog_server::openapi::document();
+            println!("{}", serde_json::to_string_pretty(&document)?);
+        }
         Command::User(UserCommand::Add { name, database }) => {
             let store = shiplog_store::open(&database.url).await?;
             let token = admin::add_user(&*store, &name).await?;

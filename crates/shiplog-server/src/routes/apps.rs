@@ -22,6 +22,10 @@ struct AppListOut<'a> {
     marker: Option<String>,
 }
 
+/// ListApps.
+#[utoipa::path(get, path = "/{username}/apps", operation_id = "ListApps", tag = "Applications",
+    params(crate::openapi::AccountPath, crate::openapi::PageQuery),
+    responses((status = 200, body = crate::openapi::AppListOut), crate::openapi::ApiErrors))]
 pub async fn list(
     State(state): State<SharedState>,
     Authorized(account): Authorized,
@@ -40,6 +44,10 @@ pub async fn list(
     }))
 }
 
+/// GetApp.
+#[utoipa::path(get, path = "/{username}/apps/{app_name}", operation_id = "GetApp", tag = "Applications",
+    params(crate::openapi::AppPath),
+    responses((status = 200, body = crate::openapi::AppEnvelope), crate::openapi::ApiErrors))]
 pub async fn get(
     State(state): State<SharedState>,
     Authorized(account): Authorized,
@@ -51,6 +59,11 @@ pub async fn get(
     }))
 }
 
+/// CreateApp.
+#[utoipa::path(put, path = "/{username}/apps/{app_name}", operation_id = "CreateApp", tag = "Applications",
+    params(crate::openapi::AppPath),
+    request_body(content = crate::openapi::AppIn, description = "JSON, whatever the content type; empty means {}"),
+    responses((status = 200, body = crate::openapi::AppEnvelope), crate::openapi::ApiErrors))]
 pub async fn create(
     State(state): State<SharedState>,
     Authorized(account): Authorized,
@@ -65,6 +78,10 @@ pub async fn create(
     }))
 }
 
+/// DeleteApp: the app with its events and envs.
+#[utoipa::path(delete, path = "/{username}/apps/{app_name}", operation_id = "DeleteApp", tag = "Applications",
+    params(crate::openapi::AppPath),
+    responses((status = 200, description = "Deleted; the body is empty"), crate::openapi::ApiErrors))]
 pub async fn delete(
     State(state): State<SharedState>,
     Authorized(account): Authorized,

@@ -48,6 +48,9 @@ async fn list_envs(
     }))
 }
 
+#[utoipa::path(get, path = "/{username}/envs", operation_id = "ListEnvs", tag = "Environments",
+    params(crate::openapi::AccountPath, crate::openapi::PageQuery),
+    responses((status = 200, body = crate::openapi::EnvListOut), crate::openapi::ApiErrors))]
 /// ListEnvs: every env of the account.
 pub async fn list(
     State(state): State<SharedState>,
@@ -57,6 +60,9 @@ pub async fn list(
     list_envs(state, account, None, params).await
 }
 
+#[utoipa::path(get, path = "/{username}/apps/{app_name}/envs", operation_id = "ListAppEnvs", tag = "Environments",
+    params(crate::openapi::AppPath, crate::openapi::PageQuery),
+    responses((status = 200, body = crate::openapi::EnvListOut), crate::openapi::ApiErrors))]
 /// ListAppEnvs: the envs of one app.
 pub async fn list_of_app(
     State(state): State<SharedState>,
@@ -67,6 +73,10 @@ pub async fn list_of_app(
     list_envs(state, account, Some(app), params).await
 }
 
+/// GetEnv.
+#[utoipa::path(get, path = "/{username}/envs/{env_name}", operation_id = "GetEnv", tag = "Environments",
+    params(crate::openapi::EnvPath),
+    responses((status = 200, body = crate::openapi::EnvEnvelope), crate::openapi::ApiErrors))]
 pub async fn get(
     State(state): State<SharedState>,
     Authorized(account): Authorized,
@@ -78,6 +88,11 @@ pub async fn get(
     }))
 }
 
+/// CreateEnv.
+#[utoipa::path(put, path = "/{username}/apps/{app_name}/envs/{env_name}", operation_id = "CreateEnv", tag = "Environments",
+    params(crate::openapi::AppEnvPath),
+    request_body(content = crate::openapi::EnvIn, description = "JSON, whatever the content type; empty means {}"),
+    responses((status = 200, body = crate::openapi::EnvEnvelope), crate::openapi::ApiErrors))]
 pub async fn create(
     State(state): State<SharedState>,
     Authorized(account): Authorized,
@@ -92,6 +107,10 @@ pub async fn create(
     }))
 }
 
+/// DeleteEnv: its deploy events stay.
+#[utoipa::path(delete, path = "/{username}/envs/{env_name}", operation_id = "DeleteEnv", tag = "Environments",
+    params(crate::openapi::EnvPath),
+    responses((status = 200, description = "Deleted; the body is empty"), crate::openapi::ApiErrors))]
 pub async fn delete(
     State(state): State<SharedState>,
     Authorized(account): Authorized,

@@ -46,7 +46,8 @@ async fn create(
 }
 
 macro_rules! create_handler {
-    ($name:ident, $event_type:expr) => {
+    ($(#[$attr:meta])* $name:ident, $event_type:expr) => {
+        $(#[$attr])*
         pub async fn $name(
             State(state): State<SharedState>,
             auth: Authorized,
@@ -58,12 +59,86 @@ macro_rules! create_handler {
     };
 }
 
-create_handler!(create_push, EventType::Push);
-create_handler!(create_pull_request, EventType::PullRequest);
-create_handler!(create_build, EventType::Build);
-create_handler!(create_release, EventType::Release);
-create_handler!(create_deploy, EventType::Deploy);
+create_handler!(
+    /// Records a PUSH event.
+    #[utoipa::path(
+        put,
+        path = "/{username}/apps/{app_name}/events/pushEvent",
+        operation_id = "CreatePushEvent",
+        tag = "Events",
+        params(crate::openapi::AppPath),
+        request_body(content = crate::openapi::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+    )]
+    create_push,
+    EventType::Push
+);
+create_handler!(
+    /// Records a PULLREQUEST event.
+    #[utoipa::path(
+        put,
+        path = "/{username}/apps/{app_name}/events/pullRequestEvent",
+        operation_id = "CreatePullRequestEvent",
+        tag = "Events",
+        params(crate::openapi::AppPath),
+        request_body(content = crate::openapi::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+    )]
+    create_pull_request,
+    EventType::PullRequest
+);
+create_handler!(
+    /// Records a BUILD event.
+    #[utoipa::path(
+        put,
+        path = "/{username}/apps/{app_name}/events/buildEvent",
+        operation_id = "CreateBuildEvent",
+        tag = "Events",
+        params(crate::openapi::AppPath),
+        request_body(content = crate::openapi::BuildEventIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+    )]
+    create_build,
+    EventType::Build
+);
+create_handler!(
+    /// Records a RELEASE event.
+    #[utoipa::path(
+        put,
+        path = "/{username}/apps/{app_name}/events/releaseEvent",
+        operation_id = "CreateReleaseEvent",
+        tag = "Events",
+        params(crate::openapi::AppPath),
+        request_body(content = crate::openapi::ReleaseEventIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+    )]
+    create_release,
+    EventType::Release
+);
+create_handler!(
+    /// Records a DEPLOY event.
+    #[utoipa::path(
+        put,
+        path = "/{username}/apps/{app_name}/events/deployEvent",
+        operation_id = "CreateDeployEvent",
+        tag = "Events",
+        params(crate::openapi::AppPath),
+        request_body(content = crate::openapi::DeployEventIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+    )]
+    create_deploy,
+    EventType::Deploy
+);
 
+#[utoipa::path(
+    post,
+    path = "/{username}/apps/{app_name}/events/{event_id}",
+    operation_id = "UpdateEvent",
+    tag = "Events",
+    params(crate::openapi::EventPath),
+    request_body(content = crate::openapi::EventUpdateIn, description = "JSON, whatever the content type"),
+    responses((status = 200, body = crate::openapi::EventEnvelope), crate::openapi::ApiErrors)
+)]
 /// UpdateBuildEvent, and UpdateDeployEvent on a DEPLOY.
 pub async fn update(
     State(state): State<SharedState>,
@@ -78,6 +153,15 @@ pub async fn update(
     Ok(json(&EventOut { event: &event }))
 }
 
+/// ListEvents: an app's events, newest first by default.
+#[utoipa::path(
+    get,
+    path = "/{username}/apps/{app_name}/events",
+    operation_id = "ListEvents",
+    tag = "Events",
+    params(crate::openapi::AppPath, crate::openapi::EventFilterQuery, crate::openapi::PageQuery),
+    responses((status = 200, body = crate::openapi::EventListOut), crate::openapi::ApiErrors)
+)]
 pub async fn list(
     State(state): State<SharedState>,
     Authorized(account): Authorized,

@@ -1,10 +1,10 @@
 //! The router: every call of the contract, the service's own `/-/` paths,
 //! and the JSON answers for unknown paths and methods.
 
-mod apps;
-mod envs;
-mod events;
-mod service;
+pub(crate) mod apps;
+pub(crate) mod envs;
+pub(crate) mod events;
+pub(crate) mod service;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, Uri, header};
@@ -25,6 +25,7 @@ pub fn router(state: SharedState, metrics: bool) -> Router {
     };
     router
         .route("/-/health", get(service::health))
+        .route("/-/openapi.json", get(crate::openapi::serve))
         .route("/-/ready", get(service::ready))
         .route("/{username}/apps", get(apps::list))
         .route(
