@@ -7,6 +7,7 @@ mod apps_envs;
 mod builds;
 mod compat;
 mod concurrency;
+mod crash;
 mod deploys;
 mod errors;
 mod events;
