@@ -236,7 +236,8 @@ pub fn create(conn: &Connection, account_id: i64, app: &AppRow, event: NewEvent)
                     Some(format!("d-{}", shiplog_domain::token::random_alnum(20)));
             }
             if fields.deployment_number.is_none() {
-                fields.deployment_number = Some(bump_counter(conn, app, "deploy_seq")?.to_string());
+                fields.deployment_number =
+                    Some(bump_counter(conn, app, Counter::Deploy)?.to_string());
             }
             fields.deployment_type.get_or_insert(DeploymentType::Deploy);
         }
@@ -266,13 +267,21 @@ fn ensure_release_of_build(
     insert(conn, app, EventType::Release, &release).map(|_| ())
 }
 
+/// The per-app counters behind generated values.
+enum Counter {
+    Release,
+    Deploy,
+}
+
 /// Increments one of the app's counters and returns its new value.
-fn bump_counter(conn: &Connection, app: &AppRow, counter: &'static str) -> Result<i64> {
+fn bump_counter(conn: &Connection, app: &AppRow, counter: Counter) -> Result<i64> {
     let sql = match counter {
-        "release_seq" => {
+        Counter::Release => {
             "UPDATE apps SET release_seq = release_seq + 1 WHERE id = ?1 RETURNING release_seq"
         }
-        _ => "UPDATE apps SET deploy_seq = deploy_seq + 1 WHERE id = ?1 RETURNING deploy_seq",
+        Counter::Deploy => {
+            "UPDATE apps SET deploy_seq = deploy_seq + 1 WHERE id = ?1 RETURNING deploy_seq"
+        }
     };
     conn.prepare_cached(sql)
         .and_then(|mut stmt| stmt.query_row([app.id], |row| row.get(0)))
@@ -282,7 +291,7 @@ fn bump_counter(conn: &Connection, app: &AppRow, counter: &'static str) -> Resul
 /// The next `vN` the app has not used.
 fn next_release_version(conn: &Connection, app: &AppRow) -> Result<String> {
     loop {
-        let version = rules::release_version(bump_counter(conn, app, "release_seq")?);
+        let version = rules::release_version(bump_counter(conn, app, Counter::Release)?);
         if find_release(conn, app, &version)?.is_none() {
             return Ok(version);
         }
