@@ -41,6 +41,7 @@ impl Figures {
 
 pub struct ScenarioReport {
     pub name: String,
+    pub judged: bool,
     pub description: String,
     pub connections: usize,
     pub shiplog: Figures,

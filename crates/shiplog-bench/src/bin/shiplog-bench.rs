@@ -31,14 +31,17 @@ struct Args {
     /// Events in the small store.
     #[arg(long, default_value_t = 10_000)]
     small_events: u64,
-    /// Connections of the overload scenario.
-    #[arg(long, default_value_t = 1000)]
-    overload_connections: usize,
+    /// Connections of the overload runs: the 1,000, then a run with
+    /// more connections than shiplog's write queue holds (4,096), so that its
+    /// bound shows.
+    #[arg(long, value_delimiter = ',', default_values_t = [1000, 6000])]
+    overload_connections: Vec<usize>,
     /// Concurrent `create_event` calls while seeding.
     #[arg(long, default_value_t = 1024)]
     seed_tasks: usize,
-    /// Run only the scenarios whose names contain one of these
-    /// (list-10k, ingest-1, ingest-16, ingest-64, mix-64, overload, list-2m).
+    /// Run only these scenarios (list-10k, ingest-1, ingest-16, ingest-64,
+    /// mix-64, overload-N, list-2m); a prefix before `-` selects a family
+    /// (ingest, overload).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where the temporary stores and server logs go (default: the system's
