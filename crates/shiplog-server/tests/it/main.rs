@@ -12,6 +12,7 @@ mod deploys;
 mod errors;
 mod events;
 mod filters;
+mod hostile;
 mod isolation;
 mod models;
 mod openapi;
