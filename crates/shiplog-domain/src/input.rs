@@ -178,12 +178,19 @@ fn set_field(fields: &mut EventFields, field: Field, value: &Value) -> Result<()
     Ok(())
 }
 
-/// A string field. Numbers are taken as their decimal text, since CI tools
-/// send build and deployment numbers as JSON numbers.
+/// A string field. Whole numbers are taken as their decimal text, since CI
+/// tools send build and deployment numbers as JSON numbers; other numbers
+/// would lose digits, so they must be sent as strings.
 fn text(key: &str, value: &Value) -> Result<String, DomainError> {
     let text = match value {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        Value::Number(_) => {
+            return Err(DomainError::bad_param(
+                key,
+                "numbers must be whole and fit in 64 bits; send other values as strings",
+            ));
+        }
         _ => return Err(DomainError::bad_param(key, "expected a string")),
     };
     check_text(key, &text)?;

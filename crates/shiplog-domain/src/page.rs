@@ -48,6 +48,10 @@ impl Order {
 pub fn parse_page_size(value: Option<&str>) -> Result<usize, DomainError> {
     match value {
         None | Some("") => Ok(DEFAULT_PAGE_SIZE),
+        // Any whole number past 100 means 100, however many digits it has.
+        Some(v) if v.bytes().all(|b| b.is_ascii_digit()) && v.trim_start_matches('0').len() > 3 => {
+            Ok(MAX_PAGE_SIZE)
+        }
         Some(v) => match v.trim().parse::<i128>() {
             Ok(n) if n >= 1 => Ok(n.min(MAX_PAGE_SIZE as i128) as usize),
             Ok(_) | Err(_) => Err(DomainError::bad_param(
@@ -189,6 +193,9 @@ mod tests {
         assert_eq!(parse_page_size(None), Ok(10));
         assert_eq!(parse_page_size(Some("1000")), Ok(100));
         assert_eq!(parse_page_size(Some("99999999999999999999999")), Ok(100));
+        assert_eq!(parse_page_size(Some(&"9".repeat(45))), Ok(100));
+        assert_eq!(parse_page_size(Some("0050")), Ok(50));
+        assert!(parse_page_size(Some("0000")).is_err());
         for bad in ["0", "-1", "ten", "1.5"] {
             assert!(parse_page_size(Some(bad)).is_err(), "{bad}");
         }

@@ -26,9 +26,14 @@ impl Timestamp {
     }
 
     /// Parses any RFC 3339 date-time (0–9 fractional digits, any offset);
-    /// sub-millisecond digits are truncated.
+    /// sub-millisecond digits are truncated. The instant must fall in the
+    /// years 0000–9999 in UTC, the range the response format can express.
     pub fn parse(text: &str) -> Option<Self> {
         let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+        let utc = parsed.checked_to_offset(UtcOffset::UTC)?;
+        if !(0..=9999).contains(&utc.year()) {
+            return None;
+        }
         let nanos = parsed.unix_timestamp_nanos();
         Some(Timestamp(nanos.div_euclid(1_000_000) as i64))
     }
@@ -39,11 +44,14 @@ impl fmt::Display for Timestamp {
         let format = format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
         );
-        let instant = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
-            .map_err(|_| fmt::Error)?
-            .to_offset(UtcOffset::UTC);
-        let text = instant.format(format).map_err(|_| fmt::Error)?;
-        f.write_str(&text)
+        let text = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .ok()
+            .and_then(|instant| instant.to_offset(UtcOffset::UTC).format(format).ok());
+        match text {
+            Some(text) => f.write_str(&text),
+            // Unreachable for parsed input; never fail a whole response for it.
+            None => write!(f, "{}ms", self.0),
+        }
     }
 }
 
@@ -98,6 +106,14 @@ mod tests {
         ] {
             assert!(Timestamp::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn refuses_instants_outside_years_0000_to_9999_in_utc() {
+        assert!(Timestamp::parse("9999-12-31T23:59:59-01:00").is_none());
+        assert!(Timestamp::parse("0000-01-01T00:00:00+01:00").is_none());
+        assert!(Timestamp::parse("9999-12-31T23:59:59Z").is_some());
+        assert!(Timestamp::parse("0000-01-01T00:00:00Z").is_some());
     }
 
     #[test]

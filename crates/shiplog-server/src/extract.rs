@@ -29,19 +29,25 @@ impl FromRequestParts<SharedState> for Authorized {
         let token = bearer_token(parts)
             .or_else(|| query_token(parts))
             .ok_or(ApiError::Unauthenticated)?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::AccessDenied)?;
+        // A path whose percent-encoding is not UTF-8 is refused, but only
+        // once the token is known to be valid.
+        let params = RawPathParams::from_request_parts(parts, state).await.ok();
         let account = params
-            .iter()
-            .find(|(key, _)| *key == "username")
+            .as_ref()
+            .and_then(|params| params.iter().find(|(key, _)| *key == "username"))
             .map(|(_, value)| value)
             .filter(|name| ResourceName::is_valid(name))
             // No account has an invalid name: the empty one is denied too.
             .unwrap_or_default();
+        let access = state.store.authorize(hash_token(&token), account).await?;
+        if params.is_none() && access != Access::Unauthenticated {
+            return Err(ApiError::Domain(DomainError::BadParam(
+                "Invalid path: a percent-encoded segment is not valid UTF-8".into(),
+            )));
+        }
         // An account that does not exist is denied like any other that is not
         // the token's own, so the answer reveals nothing.
-        match state.store.authorize(hash_token(&token), account).await? {
+        match access {
             Access::Granted(account) => Ok(Authorized(account)),
             Access::Denied => Err(ApiError::AccessDenied),
             Access::Unauthenticated => Err(ApiError::Unauthenticated),

@@ -239,8 +239,7 @@ async fn invalid_utf8_inside_a_json_string_is_malformed_request() {
     assert_eq!(snapshot(&app).await, before);
 }
 
-/// Pins today's answer, 403 `AccessDenied`: the account is the token's own,
-/// so 400 `BadParam` would be the better answer (see the catalogue).
+/// The token is valid, so the undecodable path is what is wrong: 400.
 #[tokio::test]
 async fn a_percent_encoded_invalid_utf8_path_segment_is_refused_without_effect() {
     let (app, _) = fixture().await;
@@ -257,13 +256,12 @@ async fn a_percent_encoded_invalid_utf8_path_segment_is_refused_without_effect()
         (Method::GET, "/%ff/apps"),
     ] {
         let answer = app.call(method.clone(), path, Some(json!({}))).await;
-        assert_error(&answer, 403, "AccessDenied");
+        assert_error(&answer, 400, "BadParam");
     }
     assert_eq!(snapshot(&app).await, before);
 }
 
 #[tokio::test]
-#[ignore = "server bug: max_results beyond 128 bits is BadParam, the contract says any larger value is 100"]
 async fn a_page_size_too_large_for_any_integer_type_is_still_one_hundred() {
     let (app, _) = fixture().await;
     let answer = app
@@ -328,7 +326,6 @@ async fn numbers_too_large_for_an_event_id_are_refused_not_rounded() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: a 30-digit build_id number is stored as \"1.2345678901234568e+29\""]
 async fn a_build_id_sent_as_a_number_beyond_64_bits_is_kept_digit_for_digit() {
     let (app, _) = fixture().await;
     let before = snapshot(&app).await;
@@ -411,7 +408,6 @@ async fn the_first_and_last_instants_of_four_digit_years_round_trip() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: 9999-12-31T23:59:59-01:00 is stored, then every listing that shows it panics (connection closed, no answer)"]
 async fn an_offset_that_carries_an_instant_past_year_9999_is_bad_param() {
     let (app, build) = fixture().await;
     let before = snapshot(&app).await;
@@ -433,7 +429,6 @@ async fn an_offset_that_carries_an_instant_past_year_9999_is_bad_param() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: 0000-01-01T00:00:00+01:00 is stored and answered as \"-0001-12-31T23:00:00.000Z\""]
 async fn an_offset_that_carries_an_instant_before_year_0000_is_bad_param() {
     let (app, _) = fixture().await;
     let before = snapshot(&app).await;
