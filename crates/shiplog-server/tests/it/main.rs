@@ -1,6 +1,7 @@
 //! HTTP tests through the real router, on a real server bound to port 0.
 
 mod helpers;
+mod instances;
 mod support;
 
 mod apps_envs;
@@ -21,3 +22,4 @@ mod pagination;
 mod persistence;
 mod process;
 mod proptests;
+mod scale_out;
