@@ -35,7 +35,7 @@ impl Instance {
     /// Starts `shiplog serve` and waits until `/-/health` answers; with
     /// `banner`, also reads the first-start banner from its output.
     pub async fn start(database: &str, extra: &[&str], banner: bool) -> Instance {
-        let mut instance = Instance::launch(database, extra, Stdio::piped());
+        let mut instance = Instance::launch(database, extra, Stdio::piped(), "warn");
         instance.until_healthy().await;
         // The first-start banner is printed before the server listens.
         let stdout = instance.child.stdout.take().unwrap();
@@ -55,10 +55,17 @@ impl Instance {
     /// Starts `shiplog serve` without waiting for it (see
     /// [`Instance::until_healthy`]); its output is discarded.
     pub fn spawn(database: &str, extra: &[&str]) -> Instance {
-        Instance::launch(database, extra, Stdio::null())
+        Instance::launch(database, extra, Stdio::null(), "warn")
     }
 
-    fn launch(database: &str, extra: &[&str], stdout: Stdio) -> Instance {
+    /// Starts `shiplog serve` logging everything, down to `trace`.
+    pub async fn start_verbose(database: &str, extra: &[&str]) -> Instance {
+        let mut instance = Instance::launch(database, extra, Stdio::null(), "trace");
+        instance.until_healthy().await;
+        instance
+    }
+
+    fn launch(database: &str, extra: &[&str], stdout: Stdio, log_filter: &str) -> Instance {
         let port = free_port();
         let stderr = tempfile::tempfile().expect("a log file");
         let child = Command::new(BINARY)
@@ -67,7 +74,7 @@ impl Instance {
             .args(extra)
             .env_remove("SHIPLOG_BOOTSTRAP_TOKEN")
             .env_remove("SHIPLOG_DATABASE_URL")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log_filter)
             .stdout(stdout)
             .stderr(stderr.try_clone().expect("a log file"))
             .spawn()

@@ -15,6 +15,7 @@ mod events;
 mod filters;
 mod hostile;
 mod isolation;
+mod logging;
 mod models;
 mod openapi;
 mod operability;
