@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// The longest a request may take before it is answered 503, in seconds.
     #[arg(long, env = "SHIPLOG_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    /// API requests served at once; more are answered 503 with Retry-After.
+    #[arg(long, env = "SHIPLOG_MAX_IN_FLIGHT", default_value_t = crate::startup::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SHIPLOG_LOG_JSON")]
     pub log_json: bool,
@@ -70,6 +73,7 @@ impl From<ServeArgs> for ServerSettings {
             bootstrap_on_empty: true,
             metrics_listen: args.metrics_listen,
             request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+            max_in_flight: args.max_in_flight,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Request plumbing around the router: path normalisation, request ids and
 //! the one log line per request.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -68,6 +71,23 @@ pub async fn discard_ignored_body(request: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(Request::from_parts(parts, Body::empty())).await
+}
+
+/// Bounds the API requests being served at once: past the limit a request
+/// is answered 503 with `Retry-After` at once, instead of queueing without
+/// end. The service's own `/-/` paths are not counted.
+pub async fn limit_in_flight(
+    State(permits): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path().starts_with("/-/") {
+        return next.run(request).await;
+    }
+    match permits.try_acquire() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => ApiError::Overloaded.into_response(),
+    }
 }
 
 /// Answers 503 to a request that takes longer than the configured limit.

@@ -16,12 +16,17 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::Layer;
 
-use crate::middleware::{discard_ignored_body, normalize_path, request_deadline, request_log};
+use crate::middleware::{
+    discard_ignored_body, limit_in_flight, normalize_path, request_deadline, request_log,
+};
 use crate::routes::{metrics_router, router};
 use crate::state::{AppState, SharedState};
 
 /// The request time limit when none is configured.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// API requests served at once when no limit is configured.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
 /// The database used when none is configured.
 pub const DEFAULT_DATABASE: &str = "sqlite://shiplog-data/shiplog.db";
@@ -39,6 +44,8 @@ pub struct ServerSettings {
     pub metrics_listen: Option<String>,
     /// The longest a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// API requests served at once; more are answered 503 at once.
+    pub max_in_flight: usize,
 }
 
 impl ServerSettings {
@@ -53,6 +60,7 @@ impl ServerSettings {
             bootstrap_on_empty: false,
             metrics_listen: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -69,6 +77,10 @@ pub fn app(state: SharedState, settings: &ServerSettings) -> Service {
         .layer(axum::middleware::from_fn_with_state(
             settings.request_timeout,
             request_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight.max(1))),
+            limit_in_flight,
         ))
         .layer(axum::middleware::from_fn(request_log));
     tower::util::MapRequestLayer::new(normalize_path as fn(Request) -> Request).layer(routed)

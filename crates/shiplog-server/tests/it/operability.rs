@@ -86,3 +86,50 @@ async fn metrics_can_have_a_listener_of_their_own() {
     assert_eq!(on_api.status(), 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn requests_past_the_in_flight_limit_are_answered_503_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let mut settings = ServerSettings::for_tests(&database);
+    settings.max_in_flight = 1;
+    let server = RunningServer::start(settings).await.unwrap();
+    let token = server.add_user_or_token("jdoe").await.unwrap();
+    // A request whose body never finishes holds the only slot.
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "PUT /jdoe/apps/slow?apiToken={token} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let client = reqwest::Client::new();
+    let refused = client
+        .get(format!("http://{}/jdoe/apps?apiToken={token}", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "ServiceUnavailable");
+    // The service's own paths stay reachable.
+    let health = client
+        .get(format!("http://{}/-/health", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    drop(slow);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let served = client
+        .get(format!("http://{}/jdoe/apps?apiToken={token}", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    server.stop().await;
+}

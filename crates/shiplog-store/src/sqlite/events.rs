@@ -387,9 +387,9 @@ pub fn list(
     fetch: usize,
 ) -> Result<Vec<Event>> {
     let mut stmt = conn
-        .prepare_cached(&list_sql(filter, page))
+        .prepare_cached(&list_sql(filter, page, fetch))
         .map_err(sql_error)?;
-    let values = list_values(app, filter, page, fetch);
+    let values = list_values(app, filter, page);
     let rows = stmt
         .query_map(rusqlite::params_from_iter(values), |row| {
             event_from_row(row, &app.name)
@@ -399,15 +399,22 @@ pub fn list(
         .map_err(sql_error)
 }
 
-/// The listing's SQL, assembled from fixed fragments only: every value is
-/// bound, in the order [`list_values`] gives them.
-fn list_sql(filter: &EventFilter, page: &PageRequest<i64>) -> String {
+/// The listing's SQL, assembled from fixed fragments only: every value from
+/// the request is bound, in the order [`list_values`] gives them.
+///
+/// The event type (one of six constants) and the row count (at most 101)
+/// are written into the SQL instead: SQLite re-plans a statement on every
+/// run when a bound value could change its choice of a partial index or its
+/// LIMIT, and with them as literals each variant is planned once and cached.
+fn list_sql(filter: &EventFilter, page: &PageRequest<i64>, fetch: usize) -> String {
     let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE app_id = ?");
     if filter.branch.is_some() {
         sql.push_str(" AND branch = ?");
     }
-    if filter.event_type.is_some() {
-        sql.push_str(" AND event_type = ?");
+    if let Some(event_type) = filter.event_type {
+        sql.push_str(" AND event_type = '");
+        sql.push_str(event_type.as_str());
+        sql.push('\'');
     }
     if filter.env.is_some() {
         sql.push_str(" AND env_name = ?");
@@ -419,24 +426,17 @@ fn list_sql(filter: &EventFilter, page: &PageRequest<i64>) -> String {
         });
     }
     sql.push_str(match page.order {
-        Order::Asc => " ORDER BY id ASC LIMIT ?",
-        Order::Desc => " ORDER BY id DESC LIMIT ?",
+        Order::Asc => " ORDER BY id ASC LIMIT ",
+        Order::Desc => " ORDER BY id DESC LIMIT ",
     });
+    sql.push_str(&fetch.to_string());
     sql
 }
 
-fn list_values(
-    app: &AppRow,
-    filter: &EventFilter,
-    page: &PageRequest<i64>,
-    fetch: usize,
-) -> Vec<Value> {
+fn list_values(app: &AppRow, filter: &EventFilter, page: &PageRequest<i64>) -> Vec<Value> {
     let mut values = vec![Value::Integer(app.id)];
     if let Some(branch) = &filter.branch {
         values.push(Value::Text(branch.clone()));
-    }
-    if let Some(event_type) = filter.event_type {
-        values.push(Value::Text(event_type.as_str().to_owned()));
     }
     if let Some(env) = &filter.env {
         values.push(Value::Text(env.clone()));
@@ -444,7 +444,6 @@ fn list_values(
     if let Some(after) = page.after {
         values.push(Value::Integer(after));
     }
-    values.push(Value::Integer(fetch as i64));
     values
 }
 
@@ -492,9 +491,9 @@ mod tests {
         filter: &EventFilter,
         page: &PageRequest<i64>,
     ) -> String {
-        let sql = format!("EXPLAIN QUERY PLAN {}", list_sql(filter, page));
+        let sql = format!("EXPLAIN QUERY PLAN {}", list_sql(filter, page, 11));
         let mut stmt = conn.prepare(&sql).unwrap();
-        let values = list_values(app, filter, page, 11);
+        let values = list_values(app, filter, page);
         let rows = stmt
             .query_map(rusqlite::params_from_iter(values), |row| {
                 row.get::<_, String>(3)

@@ -23,12 +23,14 @@ use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
 
-/// Read connections: enough to keep both cores busy while some wait on I/O.
+/// Read connections kept open: one per core and some to spare.
 const READERS: usize = 4;
-/// Writes that may wait for the writer before new ones are refused.
-const WRITE_QUEUE: usize = 4096;
-/// Prepared statements kept per connection (every list filter combination fits).
-const STATEMENT_CACHE: usize = 128;
+/// Writes that may wait for the writer before new ones are refused: a few
+/// full batches.
+const WRITE_QUEUE: usize = 1024;
+/// Prepared statements kept per connection: every list filter combination
+/// at the usual page sizes fits.
+const STATEMENT_CACHE: usize = 256;
 
 pub struct SqliteStore {
     writer: Writer,
@@ -60,9 +62,10 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| connect(path, false))
             .collect::<Result<Vec<_>>>()?;
+        let reader_path = path.to_owned();
         Ok(SqliteStore {
             writer: Writer::start(writer, WRITE_QUEUE),
-            readers: Readers::new(readers),
+            readers: Readers::new(readers, move || connect(&reader_path, false)),
             marker_secret,
         })
     }
@@ -127,9 +130,10 @@ impl Store for SqliteStore {
     }
 
     fn pool_status(&self) -> PoolStatus {
+        let (size, idle) = self.readers.status();
         PoolStatus {
-            size: READERS as u32,
-            idle: self.readers.idle() as u32,
+            size: size as u32,
+            idle: idle as u32,
         }
     }
 

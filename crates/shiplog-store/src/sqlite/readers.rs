@@ -1,57 +1,58 @@
 //! A pool of read connections. In WAL mode readers see the last commit and
 //! never wait for the writer.
+//!
+//! A read runs inline on the calling task's thread: the queries it serves
+//! (a token lookup, one page of an index range) take microseconds, far less
+//! than handing them to another thread and back would cost.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 
 use rusqlite::Connection;
-use tokio::sync::Semaphore;
 
 use crate::{Result, StoreError};
 
 pub struct Readers {
     idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    /// Opens another connection when every pooled one is in use.
+    open: Box<dyn Fn() -> Result<Connection> + Send + Sync>,
+    size: usize,
 }
 
 impl Readers {
-    pub fn new(connections: Vec<Connection>) -> Readers {
+    pub fn new(
+        connections: Vec<Connection>,
+        open: impl Fn() -> Result<Connection> + Send + Sync + 'static,
+    ) -> Readers {
         Readers {
-            permits: Semaphore::new(connections.len()),
+            size: connections.len(),
             idle: Mutex::new(connections),
+            open: Box::new(open),
         }
     }
 
-    /// Connections not in use now.
-    pub fn idle(&self) -> usize {
-        self.permits.available_permits()
+    /// Connections pooled, and of those not in use now.
+    pub fn status(&self) -> (usize, usize) {
+        let idle = self.idle.lock().expect("reader pool lock").len();
+        (self.size.max(idle), idle)
     }
 
-    /// Runs `work` on an idle connection, on a blocking thread.
+    /// Runs `work` on an idle connection.
     pub async fn read<T, F>(&self, work: F) -> Result<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T>,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
-        let conn = self
-            .idle
-            .lock()
-            .expect("reader pool lock")
-            .pop()
-            .expect("one idle connection per permit");
-        let (conn, result) = tokio::task::spawn_blocking(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| work(&conn)))
-                .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
-            (conn, result)
-        })
-        .await
-        .map_err(|err| StoreError::Internal(format!("read task failed: {err}")))?;
-        self.idle.lock().expect("reader pool lock").push(conn);
+        let pooled = self.idle.lock().expect("reader pool lock").pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => (self.open)()?,
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| work(&conn)))
+            .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
+        let mut idle = self.idle.lock().expect("reader pool lock");
+        if idle.len() < self.size {
+            idle.push(conn);
+        }
         result
     }
 }

@@ -82,7 +82,7 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
             }
         }
         metrics::histogram!("shiplog_writer_batch_size").record(batch.len() as f64);
-        if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(err) = run_cached(&conn, "BEGIN IMMEDIATE") {
             let failure = unavailable(&err);
             for job in batch.drain(..) {
                 let (_, reply) = job(None);
@@ -91,22 +91,30 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
             let _ = conn.execute_batch("ROLLBACK");
             continue;
         }
+        // A lone job needs no savepoint: its failure rolls back the whole
+        // transaction, which holds nothing else.
+        let lone = batch.len() == 1;
+        let mut lone_failed = false;
         for job in batch.drain(..) {
-            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let savepoint = lone || run_cached(&conn, "SAVEPOINT job").is_ok();
             let (ok, reply) = job(Some(&conn));
-            if savepoint.is_ok() {
+            if lone {
+                lone_failed = !ok;
+            } else if savepoint {
                 let end = if ok {
-                    "RELEASE job"
+                    run_cached(&conn, "RELEASE job")
                 } else {
-                    "ROLLBACK TO job; RELEASE job"
+                    run_cached(&conn, "ROLLBACK TO job")
+                        .and_then(|_| run_cached(&conn, "RELEASE job"))
                 };
-                if let Err(err) = conn.execute_batch(end) {
+                if let Err(err) = end {
                     tracing::error!(error = %err, "ending a savepoint failed");
                 }
             }
             replies.push(reply);
         }
-        let commit = conn.execute_batch("COMMIT").map_err(|err| {
+        let end = if lone_failed { "ROLLBACK" } else { "COMMIT" };
+        let commit = run_cached(&conn, end).map_err(|err| {
             let _ = conn.execute_batch("ROLLBACK");
             unavailable(&err)
         });
@@ -114,6 +122,11 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
             reply(commit.clone());
         }
     }
+}
+
+/// Runs a statement without parameters, prepared once per connection.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn unavailable(err: &rusqlite::Error) -> StoreError {
