@@ -9,6 +9,9 @@ mod readers;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
@@ -36,6 +39,34 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
     marker_secret: Vec<u8>,
+    stop_checkpoints: Arc<AtomicBool>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.stop_checkpoints.store(true, Ordering::Relaxed);
+    }
+}
+
+/// How often the WAL is copied back into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Checkpoints the WAL in the background, off the writer's path. A passive
+/// checkpoint waits for no one: it copies what no reader still needs, and
+/// the writer keeps committing meanwhile.
+fn checkpoints(conn: Connection, stop: Arc<AtomicBool>) {
+    let run = move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(CHECKPOINT_INTERVAL);
+            if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %err, "WAL checkpoint failed");
+            }
+        }
+    };
+    std::thread::Builder::new()
+        .name("shiplog-sqlite-checkpoint".into())
+        .spawn(run)
+        .expect("spawn the checkpoint thread");
 }
 
 impl SqliteStore {
@@ -55,18 +86,27 @@ impl SqliteStore {
             })?;
         }
         let writer = connect(path, true)?;
+        // The writer never checkpoints: a checkpoint copies the WAL into the
+        // database and fsyncs it, a pause of milliseconds that would land on
+        // whichever request's commit crossed the threshold. A thread of its
+        // own checkpoints instead (see `checkpoints`).
         writer
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;",
+            )
             .map_err(config_error)?;
         let marker_secret = migrations::run(&writer)?;
         let readers = (0..READERS)
             .map(|_| connect(path, false))
             .collect::<Result<Vec<_>>>()?;
         let reader_path = path.to_owned();
+        let stop = Arc::new(AtomicBool::new(false));
+        checkpoints(connect(path, true)?, stop.clone());
         Ok(SqliteStore {
             writer: Writer::start(writer, WRITE_QUEUE),
             readers: Readers::new(readers, move || connect(&reader_path, false)),
             marker_secret,
+            stop_checkpoints: stop,
         })
     }
 }
