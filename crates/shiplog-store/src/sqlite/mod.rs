@@ -40,33 +40,59 @@ pub struct SqliteStore {
     readers: Readers,
     marker_secret: Vec<u8>,
     stop_checkpoints: Arc<AtomicBool>,
+    checkpointer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for SqliteStore {
+    /// Stops the checkpointer and waits for its last checkpoint.
     fn drop(&mut self) {
         self.stop_checkpoints.store(true, Ordering::Relaxed);
+        if let Some(checkpointer) = self.checkpointer.take() {
+            checkpointer.thread().unpark();
+            let _ = checkpointer.join();
+        }
     }
 }
 
 /// How often the WAL is copied back into the database.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+/// WAL frames (pages) past which the checkpointer resets the WAL even if it
+/// must briefly hold the writer back: about 64 MiB.
+const WAL_RESET_FRAMES: i64 = 16 * 1024;
 
 /// Checkpoints the WAL in the background, off the writer's path. A passive
-/// checkpoint waits for no one: it copies what no reader still needs, and
-/// the writer keeps committing meanwhile.
-fn checkpoints(conn: Connection, stop: Arc<AtomicBool>) {
+/// checkpoint waits for no one: it copies what no reader still needs while
+/// the writer keeps committing. Under endless writes it never catches up, so
+/// past a size the WAL is truncated, which waits for the writer's current
+/// batch and holds the next one back for the copy; and once more on the way
+/// out, so the next start finds no WAL to recover.
+fn checkpoints(conn: Connection, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    let checkpoint = move |mode: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+            row.get::<_, i64>(1)
+        })
+    };
     let run = move || {
         while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(CHECKPOINT_INTERVAL);
-            if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            std::thread::park_timeout(CHECKPOINT_INTERVAL);
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let frames = checkpoint("PASSIVE");
+            let result = match frames {
+                Ok(frames) if frames > WAL_RESET_FRAMES => checkpoint("TRUNCATE"),
+                other => other,
+            };
+            if let Err(err) = result {
                 tracing::warn!(error = %err, "WAL checkpoint failed");
             }
         }
+        let _ = checkpoint("TRUNCATE");
     };
     std::thread::Builder::new()
         .name("shiplog-sqlite-checkpoint".into())
         .spawn(run)
-        .expect("spawn the checkpoint thread");
+        .expect("spawn the checkpoint thread")
 }
 
 impl SqliteStore {
@@ -101,8 +127,9 @@ impl SqliteStore {
             .collect::<Result<Vec<_>>>()?;
         let reader_path = path.to_owned();
         let stop = Arc::new(AtomicBool::new(false));
-        checkpoints(connect(path, true)?, stop.clone());
+        let checkpointer = checkpoints(connect(path, true)?, stop.clone());
         Ok(SqliteStore {
+            checkpointer: Some(checkpointer),
             writer: Writer::start(writer, WRITE_QUEUE),
             readers: Readers::new(readers, move || connect(&reader_path, false)),
             marker_secret,
