@@ -32,8 +32,8 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     small_events: u64,
     /// Connections of the overload runs: the 1,000, then a run with
-    /// more connections than shiplog's write queue holds (4,096), so that its
-    /// bound shows.
+    /// many more, far past shiplog's bounds on requests in flight (256) and
+    /// waiting writes (1,024).
     #[arg(long, value_delimiter = ',', default_values_t = [1000, 6000])]
     overload_connections: Vec<usize>,
     /// Concurrent `create_event` calls while seeding.

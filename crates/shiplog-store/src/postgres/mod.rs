@@ -32,8 +32,9 @@ pub use migrations::VERSIONS as MIGRATION_VERSIONS;
 /// Connections one instance opens at most: size `max_connections` of the
 /// server as instances × this, plus room for administration.
 pub const POOL_SIZE: u32 = 10;
-/// Writes that may wait for the writer before new ones are refused.
-const WRITE_QUEUE: usize = 4096;
+/// Writes that may wait for the writer before new ones are refused: a few
+/// full batches.
+const WRITE_QUEUE: usize = 1024;
 /// The longest a read may take before it is answered `Unavailable`.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for a free or new connection.
