@@ -9,11 +9,7 @@
 //! store holds is one of the complete bodies that were sent.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,7 +20,9 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use shiplog_store::testing::{TempDatabase, postgres_server_url};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_shiplog");
+use crate::instances::Instance;
+use crate::support::{BUILD_FIELDS, PUSH_FIELDS, RELEASE_FIELDS};
+
 const USER: &str = "crash";
 const TOKEN: &str = "crash-test-token-0123456789abcdef0123";
 const APP: &str = "crashy";
@@ -33,141 +31,39 @@ const ROUNDS: usize = 24;
 /// Concurrent clients writing during each round.
 const CLIENTS: usize = 6;
 
-const PUSH_FIELDS: &[&str] = &[
-    "author_name",
-    "author_username",
-    "branch",
-    "commit_id",
-    "commit_msg",
-    "commit_url",
-    "repo_name",
-    "repo_owner",
-    "repo_provider",
-    "repo_url",
-];
-const BUILD_FIELDS: &[&str] = &[
-    "author_name",
-    "author_username",
-    "auto_build",
-    "branch",
-    "build_end",
-    "build_id",
-    "build_provider",
-    "build_start",
-    "build_status",
-    "build_url",
-    "commit_id",
-    "commit_msg",
-    "commit_url",
-    "parent_event_id",
-    "release_version",
-    "repo_name",
-    "repo_owner",
-    "repo_provider",
-    "repo_url",
-];
-const RELEASE_FIELDS: &[&str] = &[
-    "author_name",
-    "author_username",
-    "branch",
-    "build_id",
-    "commit_id",
-    "commit_msg",
-    "commit_url",
-    "parent_event_id",
-    "release_version",
-    "repo_name",
-    "repo_owner",
-    "repo_provider",
-    "repo_url",
-];
-/// What UpdateBuildEvent may change.
 const UPDATE_FIELDS: &[&str] = &["build_end", "build_status", "release_version"];
 
 // ---------------------------------------------------------------------------
 // The process.
 
-/// One `shiplog serve` process; SIGKILLed on drop, so nothing outlives a
-/// failing test.
+/// The server under test: the shared launcher, with this test's account.
 struct Server {
-    child: Child,
+    instance: Instance,
     base: String,
-    log: File,
 }
 
 impl Server {
     async fn start(database: &str) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = tempfile::tempfile().expect("a log file");
-        let child = Command::new(BINARY)
-            .args(["serve", "--database", database, "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["--bootstrap-user", USER, "--bootstrap-token", TOKEN])
-            .env_remove("SHIPLOG_BOOTSTRAP_TOKEN")
-            .env_remove("SHIPLOG_DATABASE_URL")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.try_clone().expect("a log file"))
-            .spawn()
-            .expect("start shiplog");
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        server.until_healthy().await;
-        server
-    }
-
-    async fn until_healthy(&mut self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(response) = client.get(format!("{}/-/health", self.base)).send().await
-                && response.status() == StatusCode::OK
-            {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("shiplog exited with {status} on start:\n{}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "shiplog did not become healthy:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
+        let instance = Instance::start(
+            database,
+            &["--bootstrap-user", USER, "--bootstrap-token", TOKEN],
+            false,
+        )
+        .await;
+        Server {
+            base: instance.base.clone(),
+            instance,
         }
     }
 
-    fn log(&mut self) -> String {
-        let mut log = String::new();
-        let _ = self.log.seek(SeekFrom::Start(0));
-        let _ = self.log.read_to_string(&mut log);
-        log
-    }
-
     /// SIGKILL, and wait until the process is gone.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL shiplog");
-        self.child.wait().expect("reap shiplog");
+    fn kill(self) {
+        self.instance.kill();
     }
 
     fn url(&self, path: &str) -> String {
         let sep = if path.contains('?') { '&' } else { '?' };
         format!("{}/{USER}/apps/{APP}{path}{sep}apiToken={TOKEN}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -123,6 +123,12 @@ impl Instance {
         log
     }
 
+    /// SIGKILL, and wait until the process is gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL shiplog");
+        self.child.wait().expect("reap shiplog");
+    }
+
     /// The token printed on first start.
     pub fn printed_token(&self) -> String {
         let at = self
