@@ -51,8 +51,11 @@ async fn postgres() -> Option<Fixture> {
 fn postgres_suite_runs_when_configured() {
     if postgres_server_url().is_none() {
         let note = format!(
-            "\nNOTE: the PostgreSQL conformance suite was SKIPPED (its cases pass vacuously).\n\
-             Run it with {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432 cargo test --workspace\n\n"
+            "\nNOTE: the PostgreSQL suites were SKIPPED (conformance, scale-out and crash tests \
+             pass vacuously without a server).\n\
+             Run them with {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432 cargo test --workspace\n\
+             and the HTTP suite on PostgreSQL with that and SHIPLOG_TEST_BACKEND=postgres \
+             cargo test -p shiplog-server --test it\n\n"
         );
         let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
     }
