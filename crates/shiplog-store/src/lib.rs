@@ -5,6 +5,7 @@
 //! enforces the domain's rules atomically (conditional updates, unique
 //! indexes), so they hold across concurrent writers.
 
+mod columns;
 mod error;
 pub mod postgres;
 pub mod sqlite;

@@ -1,12 +1,13 @@
 //! Apps and envs in PostgreSQL.
 
-use shiplog_domain::resources::{App, Env, EnvVar, NewApp, NewEnv};
+use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, QueryBuilder, Row};
 
 use super::events;
 use super::{db_error, is_unique_violation};
+use crate::columns::{env_lists, list_to_json};
 use crate::{Account, Result, StoreError, known_name};
 
 /// The identity of an app, as the event queries need it.
@@ -170,8 +171,8 @@ async fn insert_env(
     .bind(app.id)
     .bind(name)
     .bind(&env.description)
-    .bind(to_json(&env.tags))
-    .bind(to_json(&env.vars))
+    .bind(list_to_json(&env.tags))
+    .bind(list_to_json(&env.vars))
     .bind(Timestamp::now().millis())
     .execute(conn)
     .await;
@@ -182,11 +183,6 @@ async fn insert_env(
         }
         Err(err) => Err(db_error(err)),
     }
-}
-
-/// Serialises an env's tag or var list for its TEXT column.
-fn to_json<T: serde::Serialize>(list: &[T]) -> String {
-    serde_json::to_string(list).expect("lists of strings serialise")
 }
 
 /// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
@@ -232,10 +228,7 @@ pub async fn get_env(conn: &mut PgConnection, account: &Account, name: &str) -> 
     let description: Option<String> = row.try_get(5).map_err(db_error)?;
     let tags: String = row.try_get(6).map_err(db_error)?;
     let vars: String = row.try_get(7).map_err(db_error)?;
-    let tags: Vec<String> = serde_json::from_str(&tags)
-        .map_err(|err| StoreError::Internal(format!("env tags: {err}")))?;
-    let vars: Vec<EnvVar> = serde_json::from_str(&vars)
-        .map_err(|err| StoreError::Internal(format!("env vars: {err}")))?;
+    let (tags, vars) = env_lists(&tags, &vars)?;
     let last_deployment = events::latest(conn, &app, EventType::Deploy, Some(&name)).await?;
     let active_release_version: Option<String> = sqlx::query_scalar(
         "SELECT release_version FROM events WHERE app_id = $1 AND env_name = $2 \

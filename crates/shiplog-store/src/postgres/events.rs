@@ -13,14 +13,8 @@ use sqlx::{PgConnection, QueryBuilder, Row};
 
 use super::apps::{AppRow, ensure_deploy_env};
 use super::{db_error, is_unique_violation};
+use crate::columns::EVENT_COLUMNS;
 use crate::{Result, StoreError};
-
-/// The columns of an event row, in the order [`event_from_row`] reads them.
-const EVENT_COLUMNS: &str = "id, event_type, event_time_ms, author_name, author_username, \
-     branch, commit_id, commit_msg, commit_url, repo_name, repo_owner, repo_provider, repo_url, \
-     auto_build, build_end_ms, build_id, build_provider, build_start_ms, build_status, build_url, \
-     parent_event_id, release_version, auto_deploy, deployment_id, deployment_number, \
-     deployment_status, deployment_type, env_name";
 
 fn event_from_row(row: &PgRow, app_name: &str) -> Result<Event, sqlx::Error> {
     let text = |i: usize| row.try_get::<Option<String>, _>(i);
@@ -265,7 +259,8 @@ pub async fn create(
 }
 
 /// Records the RELEASE a build reported, unless the app already has it.
-/// The unique index decides between racing writers.
+/// Write transactions are serialised by the writers' advisory lock, so the
+/// check cannot race; the unique index would refuse a duplicate regardless.
 async fn ensure_release_of_build(
     conn: &mut PgConnection,
     app: &AppRow,

@@ -2,11 +2,12 @@
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
-use shiplog_domain::resources::{App, Env, EnvVar, NewApp, NewEnv};
+use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, Timestamp};
 
 use super::events;
 use super::{is_unique_violation, sql_error};
+use crate::columns::{env_lists, list_to_json};
 use crate::{Account, Result, StoreError, known_name};
 
 /// The identity of an app, as the event queries need it.
@@ -180,8 +181,8 @@ fn insert_env(
                 app.id,
                 name,
                 env.description,
-                to_json(&env.tags),
-                to_json(&env.vars),
+                list_to_json(&env.tags),
+                list_to_json(&env.vars),
                 Timestamp::now().millis()
             ])
         });
@@ -192,11 +193,6 @@ fn insert_env(
         }
         Err(err) => Err(sql_error(err)),
     }
-}
-
-/// Serialises an env's tag or var list for its TEXT column.
-fn to_json<T: serde::Serialize>(list: &[T]) -> String {
-    serde_json::to_string(list).expect("lists of strings serialise")
 }
 
 /// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
@@ -237,10 +233,7 @@ fn env_from_row(conn: &Connection, account: &Account, row: &rusqlite::Row<'_>) -
         created_ms: row.get(4).map_err(sql_error)?,
     };
     let name = parse(0)?;
-    let tags: Vec<String> = serde_json::from_str(&parse(6)?)
-        .map_err(|err| StoreError::Internal(format!("env tags: {err}")))?;
-    let vars: Vec<EnvVar> = serde_json::from_str(&parse(7)?)
-        .map_err(|err| StoreError::Internal(format!("env vars: {err}")))?;
+    let (tags, vars) = env_lists(&parse(6)?, &parse(7)?)?;
     let last_deployment = events::latest(conn, &app, EventType::Deploy, Some(&name))?;
     let active_release_version = conn
         .prepare_cached(

@@ -14,14 +14,8 @@ use shiplog_domain::{
 
 use super::apps::{AppRow, ensure_deploy_env};
 use super::{is_unique_violation, sql_error};
+use crate::columns::EVENT_COLUMNS;
 use crate::{Result, StoreError};
-
-/// The columns of an event row, in the order [`event_from_row`] reads them.
-pub const EVENT_COLUMNS: &str = "id, event_type, event_time_ms, author_name, author_username, \
-     branch, commit_id, commit_msg, commit_url, repo_name, repo_owner, repo_provider, repo_url, \
-     auto_build, build_end_ms, build_id, build_provider, build_start_ms, build_status, build_url, \
-     parent_event_id, release_version, auto_deploy, deployment_id, deployment_number, \
-     deployment_status, deployment_type, env_name";
 
 pub fn event_from_row(row: &Row<'_>, app_name: &str) -> rusqlite::Result<Event> {
     let text = |i: usize| row.get::<_, Option<String>>(i);

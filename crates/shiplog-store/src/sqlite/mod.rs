@@ -188,12 +188,10 @@ pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        self.readers
-            .read(|conn| {
-                conn.query_row("SELECT 1", [], |_| Ok(()))
-                    .map_err(sql_error)
-            })
-            .await
+        self.readers.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(sql_error)
+        })
     }
 
     fn pool_status(&self) -> PoolStatus {
@@ -209,14 +207,12 @@ impl Store for SqliteStore {
     }
 
     async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access> {
-        let account = account.to_owned();
         self.readers
-            .read(move |conn| auth::authorize(conn, token, &account))
-            .await
+            .read(|conn| auth::authorize(conn, token, account))
     }
 
     async fn user_count(&self) -> Result<u64> {
-        self.readers.read(auth::user_count).await
+        self.readers.read(auth::user_count)
     }
 
     async fn create_user(&self, name: &ResourceName) -> Result<()> {
@@ -246,10 +242,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_tokens(&self, user: &str) -> Result<Vec<TokenInfo>> {
-        let user = user.to_owned();
-        self.readers
-            .read(move |conn| auth::list_tokens(conn, &user))
-            .await
+        self.readers.read(|conn| auth::list_tokens(conn, user))
     }
 
     async fn revoke_token(&self, user: &str, token_id: i64) -> Result<()> {
@@ -267,20 +260,15 @@ impl Store for SqliteStore {
     }
 
     async fn get_app(&self, account: &Account, name: &str) -> Result<App> {
-        let (account, name) = (account.clone(), name.to_owned());
-        self.readers
-            .read(move |conn| {
-                let row = apps::find_app(conn, &account, &name)?;
-                apps::app_view(conn, &account, row)
-            })
-            .await
+        self.readers.read(|conn| {
+            let row = apps::find_app(conn, account, name)?;
+            apps::app_view(conn, account, row)
+        })
     }
 
     async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>> {
-        let (account, page) = (account.clone(), page.clone());
         self.readers
-            .read(move |conn| apps::list_apps(conn, &account, &page))
-            .await
+            .read(|conn| apps::list_apps(conn, account, page))
     }
 
     async fn delete_app(&self, account: &Account, name: &str) -> Result<()> {
@@ -304,10 +292,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_env(&self, account: &Account, name: &str) -> Result<Env> {
-        let (account, name) = (account.clone(), name.to_owned());
-        self.readers
-            .read(move |conn| apps::get_env(conn, &account, &name))
-            .await
+        self.readers.read(|conn| apps::get_env(conn, account, name))
     }
 
     async fn list_envs(
@@ -316,10 +301,8 @@ impl Store for SqliteStore {
         app: Option<&str>,
         page: &PageRequest<String>,
     ) -> Result<Vec<Env>> {
-        let (account, app, page) = (account.clone(), app.map(str::to_owned), page.clone());
         self.readers
-            .read(move |conn| apps::list_envs(conn, &account, app.as_deref(), &page))
-            .await
+            .read(|conn| apps::list_envs(conn, account, app, page))
     }
 
     async fn delete_env(&self, account: &Account, name: &str) -> Result<()> {
@@ -362,22 +345,14 @@ impl Store for SqliteStore {
         filter: &EventFilter,
         page: &PageRequest<i64>,
     ) -> Result<Vec<Event>> {
-        let (account, app, filter, page) = (
-            account.clone(),
-            app.to_owned(),
-            filter.clone(),
-            page.clone(),
-        );
-        self.readers
-            .read(move |conn| {
-                let app = apps::find_app(conn, &account, &app)?;
-                if let Some(env) = &filter.env
-                    && !apps::app_has_env(conn, &app, env)?
-                {
-                    return Err(StoreError::not_found(format!("Env {env}")));
-                }
-                events::list(conn, &app, &filter, &page, page.fetch_limit())
-            })
-            .await
+        self.readers.read(|conn| {
+            let app = apps::find_app(conn, account, app)?;
+            if let Some(env) = &filter.env
+                && !apps::app_has_env(conn, &app, env)?
+            {
+                return Err(StoreError::not_found(format!("Env {env}")));
+            }
+            events::list(conn, &app, filter, page, page.fetch_limit())
+        })
     }
 }

@@ -34,11 +34,11 @@ impl Readers {
     /// Connections pooled, and of those not in use now.
     pub fn status(&self) -> (usize, usize) {
         let idle = self.idle.lock().expect("reader pool lock").len();
-        (self.size.max(idle), idle)
+        (self.size, idle)
     }
 
-    /// Runs `work` on an idle connection.
-    pub async fn read<T, F>(&self, work: F) -> Result<T>
+    /// Runs `work` on an idle connection, here and now.
+    pub fn read<T, F>(&self, work: F) -> Result<T>
     where
         F: FnOnce(&Connection) -> Result<T>,
     {

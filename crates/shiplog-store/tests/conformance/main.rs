@@ -45,11 +45,21 @@ async fn postgres() -> Option<Fixture> {
     })
 }
 
-/// Says, past the test harness's capture, that the PostgreSQL cases were
-/// skipped and how to run them.
-#[test]
-fn postgres_suite_runs_when_configured() {
-    if postgres_server_url().is_none() {
+/// With a server configured, it must be one the suites can use: a wrong URL
+/// fails here rather than in every case. Without one, says past the test
+/// harness's capture that the PostgreSQL suites were skipped and how to run
+/// them.
+#[tokio::test]
+async fn postgres_suite_runs_when_configured() {
+    if let Some(server) = postgres_server_url() {
+        let database = TempDatabase::create(&server)
+            .await
+            .unwrap_or_else(|err| panic!("{POSTGRES_URL_VAR}={server} is not usable: {err}"));
+        let store = shiplog_store::open(&database.url)
+            .await
+            .expect("open PostgreSQL");
+        store.ping().await.expect("PostgreSQL answers");
+    } else {
         let note = format!(
             "\nNOTE: the PostgreSQL suites were SKIPPED (conformance, scale-out and crash tests \
              pass vacuously without a server).\n\
