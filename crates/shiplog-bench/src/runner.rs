@@ -395,8 +395,8 @@ async fn measure_one(
 /// records `count` events through `Store::create_event` from many tasks at
 /// once, so that the writer commits them in large groups.
 async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Result<Duration> {
-    let store = shiplog_store::open(url).await.with_context(|| {
-        format!("opening {url} (does this shiplog_store::open accept this kind of URL yet?)")
+    let store = shiplog_server::database::open(url).await.with_context(|| {
+        format!("opening {url} (does shiplog_server::database::open accept this kind of URL yet?)")
     })?;
     let user = ResourceName::parse("User", USER)?;
     store.ensure_user_token(&user, hash_token(TOKEN)).await?;

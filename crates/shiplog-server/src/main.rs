@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&document)?);
         }
         Command::User(UserCommand::Add { name, database }) => {
-            let store = shiplog_store::open(&database.url).await?;
+            let store = shiplog_server::database::open(&database.url).await?;
             let token = admin::add_user(&*store, &name).await?;
             println!("Created user {name}. API token (shown only now):\n{token}");
         }
@@ -30,12 +30,12 @@ async fn main() -> anyhow::Result<()> {
             label,
             database,
         }) => {
-            let store = shiplog_store::open(&database.url).await?;
+            let store = shiplog_server::database::open(&database.url).await?;
             let token = admin::add_token(&*store, &user, label.as_deref()).await?;
             println!("New API token for {user} (shown only now):\n{token}");
         }
         Command::Token(TokenCommand::List { user, database }) => {
-            let store = shiplog_store::open(&database.url).await?;
+            let store = shiplog_server::database::open(&database.url).await?;
             println!("{:<8} {:<26} {:<26} LABEL", "ID", "CREATED", "REVOKED");
             for token in admin::list_tokens(&*store, &user).await? {
                 let revoked = token.revoked.map_or("-".to_owned(), |t| t.to_string());
@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
             token_id,
             database,
         }) => {
-            let store = shiplog_store::open(&database.url).await?;
+            let store = shiplog_server::database::open(&database.url).await?;
             admin::revoke_token(&*store, &user, token_id).await?;
             println!("Revoked token {token_id} of {user}.");
         }

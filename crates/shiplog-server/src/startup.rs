@@ -99,7 +99,7 @@ pub struct RunningServer {
 impl RunningServer {
     /// Opens the store, binds, bootstraps and starts serving.
     pub async fn start(settings: ServerSettings) -> anyhow::Result<RunningServer> {
-        let store = shiplog_store::open(&settings.database)
+        let store = crate::database::open(&settings.database)
             .await
             .with_context(|| format!("opening the database {}", settings.database))?;
         let listener = TcpListener::bind(&settings.listen)

@@ -1,17 +1,13 @@
 //! shiplog's storage: the [`Store`] trait and its implementations.
 //!
 //! Everything above this crate talks to a `dyn Store`; which database backs
-//! it is decided once, from the URL scheme, by [`open`]. Each implementation
-//! enforces the domain's rules atomically (conditional updates, unique
+//! it is decided once, from the URL scheme, by the server. The backends live
+//! in crates of their own (`shiplog-store-sqlite`, `shiplog-store-postgres`)
+//! and enforce the domain's rules atomically (conditional updates, unique
 //! indexes), so they hold across concurrent writers.
 
-mod columns;
+pub mod columns;
 mod error;
-pub mod postgres;
-pub mod sqlite;
-pub mod testing;
-
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
@@ -129,54 +125,10 @@ pub trait Store: Send + Sync + 'static {
 
 /// A name that is not a valid resource name cannot exist: it is answered
 /// `NotFound` without asking the database (which may refuse its bytes).
-pub(crate) fn known_name(kind: &str, name: &str) -> Result<()> {
+pub fn known_name(kind: &str, name: &str) -> Result<()> {
     if ResourceName::is_valid(name) {
         Ok(())
     } else {
         Err(StoreError::not_found(format!("{kind} {name}")))
-    }
-}
-
-/// Opens the store a database URL names: `sqlite://PATH` (or a bare path),
-/// or `postgres://…` (also `postgresql://…`).
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(postgres::PostgresStore::open(url).await?));
-    }
-    if url.contains("://") && !url.starts_with("sqlite://") {
-        return Err(StoreError::Config(format!(
-            "unsupported database URL scheme in {url:?}: expected sqlite://PATH or postgres://…"
-        )));
-    }
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    Ok(Arc::new(sqlite::SqliteStore::open(path.as_ref()).await?))
-}
-
-#[cfg(test)]
-mod tests {
-    /// Both backends walk through the same schema versions, each from a
-    /// folder of its own holding the same file names.
-    #[test]
-    fn both_backends_have_the_same_migration_versions() {
-        assert_eq!(
-            crate::sqlite::MIGRATION_VERSIONS,
-            crate::postgres::MIGRATION_VERSIONS
-        );
-        let files = |backend: &str| {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend);
-            let mut names: Vec<_> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-                .collect();
-            names.sort();
-            names
-        };
-        assert_eq!(files("sqlite"), files("postgres"));
-        assert_eq!(
-            files("sqlite").len(),
-            crate::sqlite::MIGRATION_VERSIONS.len()
-        );
     }
 }

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
-use shiplog_store::testing::{TempDatabase, postgres_server_url};
+use shiplog_store_postgres::testing::{TempDatabase, postgres_server_url};
 
 use crate::instances::Instance;
 use crate::support::{BUILD_FIELDS, PUSH_FIELDS, RELEASE_FIELDS};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use shiplog_server::startup::{RunningServer, ServerSettings};
-use shiplog_store::testing::{TempDatabase, postgres_server_url};
+use shiplog_store_postgres::testing::{TempDatabase, postgres_server_url};
 use tempfile::TempDir;
 
 /// Set to `postgres` to run this suite on PostgreSQL (on the server named by

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shiplog_store::testing::{TempDatabase, postgres_server_url};
+use shiplog_store_postgres::testing::{TempDatabase, postgres_server_url};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};

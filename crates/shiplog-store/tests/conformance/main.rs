@@ -8,7 +8,9 @@ mod cases;
 use std::sync::Arc;
 
 use shiplog_store::Store;
-use shiplog_store::testing::{POSTGRES_URL_VAR, TempDatabase, postgres_server_url};
+use shiplog_store_postgres::PostgresStore;
+use shiplog_store_postgres::testing::{POSTGRES_URL_VAR, TempDatabase, postgres_server_url};
+use shiplog_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
 /// A store and whatever keeps its database alive.
@@ -20,8 +22,11 @@ pub struct Fixture {
 
 async fn sqlite() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("conformance.db").display());
-    let store = shiplog_store::open(&url).await.expect("open SQLite");
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("conformance.db"))
+            .await
+            .expect("open SQLite"),
+    );
     Some(Fixture {
         store,
         _dir: Some(dir),
@@ -35,9 +40,11 @@ async fn postgres() -> Option<Fixture> {
     let database = TempDatabase::create(&server)
         .await
         .expect("create a PostgreSQL test database");
-    let store = shiplog_store::open(&database.url)
-        .await
-        .expect("open PostgreSQL");
+    let store = Arc::new(
+        PostgresStore::open(&database.url)
+            .await
+            .expect("open PostgreSQL"),
+    );
     Some(Fixture {
         store,
         _dir: None,
@@ -55,7 +62,7 @@ async fn postgres_suite_runs_when_configured() {
         let database = TempDatabase::create(&server)
             .await
             .unwrap_or_else(|err| panic!("{POSTGRES_URL_VAR}={server} is not usable: {err}"));
-        let store = shiplog_store::open(&database.url)
+        let store = PostgresStore::open(&database.url)
             .await
             .expect("open PostgreSQL");
         store.ping().await.expect("PostgreSQL answers");
@@ -69,6 +76,33 @@ async fn postgres_suite_runs_when_configured() {
         );
         let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
     }
+}
+
+/// Both backends walk through the same schema versions, each from a folder
+/// of its own holding the same file names.
+#[test]
+fn both_backends_have_the_same_migration_versions() {
+    assert_eq!(
+        shiplog_store_sqlite::MIGRATION_VERSIONS,
+        shiplog_store_postgres::MIGRATION_VERSIONS
+    );
+    let files = |backend: &str| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(format!("shiplog-store-{backend}"))
+            .join("migrations");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(files("sqlite"), files("postgres"));
+    assert_eq!(
+        files("sqlite").len(),
+        shiplog_store_sqlite::MIGRATION_VERSIONS.len()
+    );
 }
 
 macro_rules! conformance {

@@ -5,7 +5,7 @@ use shiplog_domain::{ResourceName, Timestamp};
 use sqlx::{PgConnection, Row};
 
 use super::{db_error, is_unique_violation};
-use crate::{Access, Account, Result, StoreError, TokenInfo};
+use shiplog_store::{Access, Account, Result, StoreError, TokenInfo};
 
 pub async fn authorize(conn: &mut PgConnection, token: TokenHash, account: &str) -> Result<Access> {
     let row = sqlx::query(

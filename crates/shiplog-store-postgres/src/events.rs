@@ -13,8 +13,8 @@ use sqlx::{PgConnection, QueryBuilder, Row};
 
 use super::apps::{AppRow, ensure_deploy_env};
 use super::{db_error, is_unique_violation};
-use crate::columns::EVENT_COLUMNS;
-use crate::{Result, StoreError};
+use shiplog_store::columns::EVENT_COLUMNS;
+use shiplog_store::{Result, StoreError};
 
 fn event_from_row(row: &PgRow, app_name: &str) -> Result<Event, sqlx::Error> {
     let text = |i: usize| row.try_get::<Option<String>, _>(i);

@@ -5,7 +5,7 @@ use shiplog_domain::token::TokenHash;
 use shiplog_domain::{ResourceName, Timestamp};
 
 use super::{is_unique_violation, sql_error};
-use crate::{Access, Account, Result, StoreError, TokenInfo};
+use shiplog_store::{Access, Account, Result, StoreError, TokenInfo};
 
 pub fn authorize(conn: &Connection, token: TokenHash, account: &str) -> Result<Access> {
     let mut stmt = conn

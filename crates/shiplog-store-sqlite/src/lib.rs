@@ -20,8 +20,8 @@ use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
 
-use crate::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
 use readers::Readers;
+use shiplog_store::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
 use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;

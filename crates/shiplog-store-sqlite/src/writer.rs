@@ -12,7 +12,7 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Result, StoreError};
+use shiplog_store::{Result, StoreError};
 
 /// The most jobs one transaction takes: bounds the latency of the batch.
 const MAX_BATCH: usize = 256;

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 
-use crate::{Result, StoreError};
+use shiplog_store::{Result, StoreError};
 
 pub struct Readers {
     idle: Mutex<Vec<Connection>>,

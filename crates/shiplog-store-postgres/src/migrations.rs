@@ -3,9 +3,9 @@
 use sqlx::{Connection, PgPool, Row};
 
 use super::db_error;
-use crate::{Result, StoreError};
+use shiplog_store::{Result, StoreError};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
 
 /// The versions this build knows, in order.
 pub const VERSIONS: &[i64] = &[1];

@@ -7,8 +7,8 @@ use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, T
 
 use super::events;
 use super::{is_unique_violation, sql_error};
-use crate::columns::{env_lists, list_to_json};
-use crate::{Account, Result, StoreError, known_name};
+use shiplog_store::columns::{env_lists, list_to_json};
+use shiplog_store::{Account, Result, StoreError, known_name};
 
 /// The identity of an app, as the event queries need it.
 #[derive(Debug, Clone)]

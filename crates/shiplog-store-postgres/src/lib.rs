@@ -9,6 +9,7 @@ mod apps;
 mod auth;
 mod events;
 mod migrations;
+pub mod testing;
 mod writer;
 
 use std::future::Future;
@@ -24,7 +25,7 @@ use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
+use shiplog_store::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
 use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;

@@ -17,7 +17,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db_error;
-use crate::{Result, StoreError};
+use shiplog_store::{Result, StoreError};
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 256;

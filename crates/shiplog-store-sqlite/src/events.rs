@@ -14,8 +14,8 @@ use shiplog_domain::{
 
 use super::apps::{AppRow, ensure_deploy_env};
 use super::{is_unique_violation, sql_error};
-use crate::columns::EVENT_COLUMNS;
-use crate::{Result, StoreError};
+use shiplog_store::columns::EVENT_COLUMNS;
+use shiplog_store::{Result, StoreError};
 
 pub fn event_from_row(row: &Row<'_>, app_name: &str) -> rusqlite::Result<Event> {
     let text = |i: usize| row.get::<_, Option<String>>(i);
