@@ -128,6 +128,7 @@ fn sample_page() -> Vec<Event> {
                     repo_name: Some("storefront".into()),
                     repo_owner: Some("acme".into()),
                     repo_provider: Some(RepoProvider::Github),
+                    commit_time: None,
                     repo_url: Some("https://github.com/acme/storefront".into()),
                 },
                 ..EventFields::default()

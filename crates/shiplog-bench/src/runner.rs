@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use shiplog_domain::Actor;
 use shiplog_domain::input::NewEvent;
 use shiplog_domain::resources::NewApp;
 use shiplog_domain::token::hash_token;
@@ -400,8 +401,8 @@ async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Resu
     })?;
     let user = ResourceName::parse("User", USER)?;
     store.ensure_user_token(&user, hash_token(TOKEN)).await?;
-    let account = match store.authorize(hash_token(TOKEN), USER).await? {
-        Access::Granted(account) => account,
+    let (account, actor) = match store.authorize(hash_token(TOKEN), USER).await? {
+        Access::Granted { account, actor } => (account, actor),
         other => bail!("the bench token is not accepted by the new store: {other:?}"),
     };
     let app_name = ResourceName::parse("App", app)?;
@@ -427,14 +428,15 @@ async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Resu
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..config.seed_tasks {
-        let (store, account, app, pool, next) = (
+        let (store, account, actor, app, pool, next) = (
             store.clone(),
             account.clone(),
+            actor.clone(),
             app.to_owned(),
             pool.clone(),
             next.clone(),
         );
-        tasks.spawn(seed_task(store, account, app, pool, next, count));
+        tasks.spawn(seed_task(store, account, actor, app, pool, next, count));
     }
     let progress = tokio::spawn({
         let next = next.clone();
@@ -469,6 +471,7 @@ async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Resu
 async fn seed_task(
     store: Arc<dyn Store>,
     account: Account,
+    actor: Actor,
     app: String,
     pool: Arc<Vec<NewEvent>>,
     next: Arc<AtomicU64>,
@@ -481,7 +484,10 @@ async fn seed_task(
         }
         let event = &pool[(i % pool.len() as u64) as usize];
         loop {
-            match store.create_event(&account, &app, event.clone()).await {
+            match store
+                .create_event(&account, &actor, &app, event.clone())
+                .await
+            {
                 Ok(_) => break,
                 Err(StoreError::Overloaded) => tokio::time::sleep(Duration::from_millis(1)).await,
                 Err(err) => return Err(err.into()),

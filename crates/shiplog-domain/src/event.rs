@@ -137,6 +137,7 @@ impl EventType {
                 Branch,
                 CommitId,
                 CommitMsg,
+                CommitTime,
                 CommitUrl,
                 RepoName,
                 RepoOwner,
@@ -156,6 +157,7 @@ impl EventType {
                 BuildUrl,
                 CommitId,
                 CommitMsg,
+                CommitTime,
                 CommitUrl,
                 ParentEventId,
                 ReleaseVersion,
@@ -171,6 +173,7 @@ impl EventType {
                 BuildId,
                 CommitId,
                 CommitMsg,
+                CommitTime,
                 CommitUrl,
                 ParentEventId,
                 ReleaseVersion,
@@ -186,12 +189,16 @@ impl EventType {
                 Branch,
                 CommitId,
                 CommitMsg,
+                CommitTime,
                 CommitUrl,
+                DeploymentEnd,
                 DeploymentId,
                 DeploymentNumber,
+                DeploymentStart,
                 DeploymentStatus,
                 DeploymentType,
                 EnvName,
+                Hotfix,
                 ParentEventId,
                 ReleaseVersion,
                 RepoName,
@@ -219,12 +226,16 @@ pub enum Field {
     BuildUrl,
     CommitId,
     CommitMsg,
+    CommitTime,
     CommitUrl,
+    DeploymentEnd,
     DeploymentId,
     DeploymentNumber,
+    DeploymentStart,
     DeploymentStatus,
     DeploymentType,
     EnvName,
+    Hotfix,
     ParentEventId,
     ReleaseVersion,
     RepoName,
@@ -249,7 +260,11 @@ impl Field {
             Field::BuildUrl => "build_url",
             Field::CommitId => "commit_id",
             Field::CommitMsg => "commit_msg",
+            Field::CommitTime => "commit_time",
             Field::CommitUrl => "commit_url",
+            Field::DeploymentEnd => "deployment_end",
+            Field::DeploymentStart => "deployment_start",
+            Field::Hotfix => "hotfix",
             Field::DeploymentId => "deployment_id",
             Field::DeploymentNumber => "deployment_number",
             Field::DeploymentStatus => "deployment_status",
@@ -274,6 +289,8 @@ pub struct CommitFields {
     pub branch: Option<String>,
     pub commit_id: Option<String>,
     pub commit_msg: Option<String>,
+    /// When the commit was made, as its author's tools report it.
+    pub commit_time: Option<Timestamp>,
     pub commit_url: Option<String>,
     pub repo_name: Option<String>,
     pub repo_owner: Option<String>,
@@ -294,6 +311,7 @@ impl CommitFields {
         fill(&mut self.branch, &other.branch);
         fill(&mut self.commit_id, &other.commit_id);
         fill(&mut self.commit_msg, &other.commit_msg);
+        fill(&mut self.commit_time, &other.commit_time);
         fill(&mut self.commit_url, &other.commit_url);
         fill(&mut self.repo_name, &other.repo_name);
         fill(&mut self.repo_owner, &other.repo_owner);
@@ -321,6 +339,12 @@ pub struct EventFields {
     pub deployment_number: Option<String>,
     pub deployment_status: Option<DeploymentStatus>,
     pub deployment_type: Option<DeploymentType>,
+    /// When the deploy began: its creation unless the client says otherwise.
+    pub deployment_start: Option<Timestamp>,
+    /// When the deploy reached a terminal status.
+    pub deployment_end: Option<Timestamp>,
+    /// An unplanned deploy made to repair production.
+    pub hotfix: Option<bool>,
     pub env_name: Option<String>,
 }
 
@@ -352,6 +376,7 @@ impl Serialize for Event {
                 Field::Branch => map.serialize_entry(key, &c.branch)?,
                 Field::CommitId => map.serialize_entry(key, &c.commit_id)?,
                 Field::CommitMsg => map.serialize_entry(key, &c.commit_msg)?,
+                Field::CommitTime => map.serialize_entry(key, &c.commit_time)?,
                 Field::CommitUrl => map.serialize_entry(key, &c.commit_url)?,
                 Field::RepoName => map.serialize_entry(key, &c.repo_name)?,
                 Field::RepoOwner => map.serialize_entry(key, &c.repo_owner)?,
@@ -374,6 +399,9 @@ impl Serialize for Event {
                 Field::DeploymentNumber => map.serialize_entry(key, &f.deployment_number)?,
                 Field::DeploymentStatus => map.serialize_entry(key, &f.deployment_status)?,
                 Field::DeploymentType => map.serialize_entry(key, &f.deployment_type)?,
+                Field::DeploymentEnd => map.serialize_entry(key, &f.deployment_end)?,
+                Field::DeploymentStart => map.serialize_entry(key, &f.deployment_start)?,
+                Field::Hotfix => map.serialize_entry(key, &f.hotfix)?,
                 Field::EnvName => map.serialize_entry(key, &f.env_name)?,
             }
         }
@@ -403,7 +431,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&event).unwrap(),
-            r#"{"app_name":"example-node","event_id":1800,"event_time":"2016-08-30T22:30:44.439Z","event_type":"PUSH","author_name":null,"author_username":null,"branch":"origin/master","commit_id":null,"commit_msg":null,"commit_url":null,"repo_name":null,"repo_owner":null,"repo_provider":null,"repo_url":null}"#
+            r#"{"app_name":"example-node","event_id":1800,"event_time":"2016-08-30T22:30:44.439Z","event_type":"PUSH","author_name":null,"author_username":null,"branch":"origin/master","commit_id":null,"commit_msg":null,"commit_time":null,"commit_url":null,"repo_name":null,"repo_owner":null,"repo_provider":null,"repo_url":null}"#
         );
     }
 

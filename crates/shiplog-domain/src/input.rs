@@ -57,6 +57,7 @@ impl NewEvent {
         match event_type {
             EventType::Build => crate::rules::check_build(&fields)?,
             EventType::Deploy => {
+                crate::rules::check_deploy(&fields)?;
                 let env = fields
                     .env_name
                     .as_deref()
@@ -77,6 +78,7 @@ pub struct EventUpdate {
     pub build_status: Option<BuildStatus>,
     pub release_version: Option<String>,
     pub deployment_status: Option<DeploymentStatus>,
+    pub deployment_end: Option<Timestamp>,
 }
 
 impl EventUpdate {
@@ -87,6 +89,7 @@ impl EventUpdate {
             Field::BuildStatus,
             Field::ReleaseVersion,
             Field::DeploymentStatus,
+            Field::DeploymentEnd,
         ] {
             if let Some(value) = present(body, field.key()) {
                 set_field(&mut fields, field, value)?;
@@ -97,6 +100,7 @@ impl EventUpdate {
             build_status: fields.build_status,
             release_version: fields.release_version,
             deployment_status: fields.deployment_status,
+            deployment_end: fields.deployment_end,
         })
     }
 }
@@ -126,7 +130,11 @@ fn set_field(fields: &mut EventFields, field: Field, value: &Value) -> Result<()
         Field::Branch => c.branch = Some(text(key, value)?),
         Field::CommitId => c.commit_id = Some(text(key, value)?),
         Field::CommitMsg => c.commit_msg = Some(text(key, value)?),
+        Field::CommitTime => c.commit_time = Some(timestamp(key, value)?),
         Field::CommitUrl => c.commit_url = Some(text(key, value)?),
+        Field::DeploymentStart => fields.deployment_start = Some(timestamp(key, value)?),
+        Field::DeploymentEnd => fields.deployment_end = Some(timestamp(key, value)?),
+        Field::Hotfix => fields.hotfix = Some(boolean(key, value)?),
         Field::RepoName => c.repo_name = Some(text(key, value)?),
         Field::RepoOwner => c.repo_owner = Some(text(key, value)?),
         Field::RepoProvider => {

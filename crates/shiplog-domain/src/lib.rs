@@ -4,6 +4,7 @@
 //! state machines of builds and deploys, pagination markers and tokens. The
 //! store enforces the same rules atomically; the server maps them to HTTP.
 
+pub mod change;
 pub mod error;
 pub mod event;
 pub mod filter;
@@ -15,6 +16,7 @@ pub mod rules;
 pub mod timestamp;
 pub mod token;
 
+pub use change::{Actor, Change, ChangeKind, NewChange};
 pub use error::DomainError;
 pub use event::{
     BuildStatus, DeploymentStatus, DeploymentType, Event, EventFields, EventType, RepoProvider,

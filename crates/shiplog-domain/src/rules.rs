@@ -5,7 +5,7 @@
 //! update, so the rule holds even when several writers race.
 
 use crate::input::EventUpdate;
-use crate::{DomainError, EventFields, EventType};
+use crate::{DeploymentType, DomainError, EventFields, EventType, Timestamp};
 
 /// The rules every BUILD's fields obey, whether created or updated.
 pub fn check_build(fields: &EventFields) -> Result<(), DomainError> {
@@ -21,6 +21,44 @@ pub fn check_build(fields: &EventFields) -> Result<(), DomainError> {
         ));
     }
     Ok(())
+}
+
+/// The rules every DEPLOY's fields obey, whether created or updated.
+pub fn check_deploy(fields: &EventFields) -> Result<(), DomainError> {
+    if let (Some(start), Some(end)) = (fields.deployment_start, fields.deployment_end)
+        && end < start
+    {
+        return Err(DomainError::bad_param(
+            "deployment_end",
+            "deployment_end must not be earlier than deployment_start",
+        ));
+    }
+    Ok(())
+}
+
+/// A deploy that reaches a terminal status ends then, unless the client
+/// said when it ended.
+fn end_deploy_if_terminal(fields: &mut EventFields, now: Timestamp) {
+    if fields.deployment_status.is_some_and(|s| s.is_terminal()) && fields.deployment_end.is_none()
+    {
+        fields.deployment_end = Some(now);
+    }
+}
+
+/// The values a new DEPLOY gets from the server when the client sent none:
+/// its id, its start, its type, `hotfix` false, and its end if it is
+/// created terminal. `deployment_number` comes from the app's counter.
+pub fn fill_deploy_defaults(fields: &mut EventFields, now: Timestamp, deployment_number: i64) {
+    if fields.deployment_id.is_none() {
+        fields.deployment_id = Some(new_deployment_id());
+    }
+    if fields.deployment_number.is_none() {
+        fields.deployment_number = Some(deployment_number.to_string());
+    }
+    fields.deployment_type.get_or_insert(DeploymentType::Deploy);
+    fields.deployment_start.get_or_insert(now);
+    fields.hotfix.get_or_insert(false);
+    end_deploy_if_terminal(fields, now);
 }
 
 /// What an update does to an event.
@@ -41,12 +79,14 @@ pub fn is_terminal(event_type: EventType, fields: &EventFields) -> bool {
     }
 }
 
-/// Applies `update` to the event `event_id` of `event_type` holding `current`.
+/// Applies `update`, made at `now`, to the event `event_id` of
+/// `event_type` holding `current`.
 pub fn apply_update(
     event_id: i64,
     event_type: EventType,
     current: &EventFields,
     update: &EventUpdate,
+    now: Timestamp,
 ) -> Result<UpdateOutcome, DomainError> {
     let mut next = current.clone();
     match event_type {
@@ -55,7 +95,10 @@ pub fn apply_update(
             overwrite(&mut next.build_status, update.build_status);
             overwrite(&mut next.release_version, update.release_version.clone());
         }
-        EventType::Deploy => overwrite(&mut next.deployment_status, update.deployment_status),
+        EventType::Deploy => {
+            overwrite(&mut next.deployment_status, update.deployment_status);
+            overwrite(&mut next.deployment_end, update.deployment_end);
+        }
         other => {
             return Err(DomainError::BadParam(format!(
                 "Event {event_id} is a {} event; only BUILD and DEPLOY events can be updated",
@@ -76,8 +119,12 @@ pub fn apply_update(
             state.unwrap_or_default()
         )));
     }
-    if event_type == EventType::Build {
-        check_build(&next)?;
+    match event_type {
+        EventType::Build => check_build(&next)?,
+        _ => {
+            end_deploy_if_terminal(&mut next, now);
+            check_deploy(&next)?;
+        }
     }
     Ok(UpdateOutcome::Changed(Box::new(next)))
 }
@@ -164,16 +211,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            apply_update(1, EventType::Build, &running_build(), &update),
+            apply_update(
+                1,
+                EventType::Build,
+                &running_build(),
+                &update,
+                Timestamp::from_millis(0)
+            ),
             Err(DomainError::MissingParam("build_end".into()))
         );
         let update = EventUpdate {
             build_end: ts("2016-08-30T22:31:11Z"),
             ..update
         };
-        let UpdateOutcome::Changed(next) =
-            apply_update(1, EventType::Build, &running_build(), &update).unwrap()
-        else {
+        let UpdateOutcome::Changed(next) = apply_update(
+            1,
+            EventType::Build,
+            &running_build(),
+            &update,
+            Timestamp::from_millis(0),
+        )
+        .unwrap() else {
             panic!("expected a change")
         };
         assert_eq!(next.build_status, Some(BuildStatus::Success));
@@ -186,7 +244,13 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            apply_update(1, EventType::Build, &running_build(), &update),
+            apply_update(
+                1,
+                EventType::Build,
+                &running_build(),
+                &update,
+                Timestamp::from_millis(0)
+            ),
             Err(DomainError::BadParam(_))
         ));
     }
@@ -204,7 +268,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            apply_update(7, EventType::Build, &done, &repeat),
+            apply_update(
+                7,
+                EventType::Build,
+                &done,
+                &repeat,
+                Timestamp::from_millis(0)
+            ),
             Ok(UpdateOutcome::Unchanged)
         );
         let change = EventUpdate {
@@ -212,7 +282,7 @@ mod tests {
             ..repeat
         };
         assert!(matches!(
-            apply_update(7, EventType::Build, &done, &change),
+            apply_update(7, EventType::Build, &done, &change, Timestamp::from_millis(0)),
             Err(DomainError::Immutable(m)) if m.contains("Event 7") && m.contains("Failed")
         ));
     }
@@ -228,7 +298,13 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            apply_update(3, EventType::Deploy, &done, &change),
+            apply_update(
+                3,
+                EventType::Deploy,
+                &done,
+                &change,
+                Timestamp::from_millis(0)
+            ),
             Err(DomainError::Immutable(_))
         ));
     }
@@ -240,8 +316,37 @@ mod tests {
                 3,
                 EventType::Push,
                 &EventFields::default(),
-                &EventUpdate::default()
+                &EventUpdate::default(),
+                Timestamp::from_millis(0)
             ),
+            Err(DomainError::BadParam(_))
+        ));
+    }
+
+    #[test]
+    fn a_deploy_ends_when_it_reaches_a_terminal_status() {
+        let started = EventFields {
+            deployment_status: Some(DeploymentStatus::InProgress),
+            deployment_start: ts("2016-08-30T22:30:00Z"),
+            ..Default::default()
+        };
+        let done = EventUpdate {
+            deployment_status: Some(DeploymentStatus::Ok),
+            ..Default::default()
+        };
+        let now = Timestamp::parse("2016-08-30T22:40:00Z").unwrap();
+        let UpdateOutcome::Changed(next) =
+            apply_update(3, EventType::Deploy, &started, &done, now).unwrap()
+        else {
+            panic!("the status changes");
+        };
+        assert_eq!(next.deployment_end, Some(now));
+        let early = EventUpdate {
+            deployment_end: ts("2016-08-30T22:00:00Z"),
+            ..done
+        };
+        assert!(matches!(
+            apply_update(3, EventType::Deploy, &started, &early, now),
             Err(DomainError::BadParam(_))
         ));
     }

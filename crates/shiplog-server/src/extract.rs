@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use shiplog_domain::input::{JsonObject, parse_body};
 use shiplog_domain::token::hash_token;
-use shiplog_domain::{DomainError, ResourceName};
+use shiplog_domain::{Actor, DomainError, ResourceName};
 use shiplog_store::{Access, Account};
 
 use crate::error::ApiError;
@@ -16,8 +16,9 @@ use crate::state::SharedState;
 /// Bodies over this size are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The account named by `/:username/…`, which the request's token may act on.
-pub struct Authorized(pub Account);
+/// The account named by `/:username/…`, which the request's token may act
+/// on, and who acts: the token's user, the token's id and label.
+pub struct Authorized(pub Account, pub Actor);
 
 impl FromRequestParts<SharedState> for Authorized {
     type Rejection = ApiError;
@@ -48,7 +49,7 @@ impl FromRequestParts<SharedState> for Authorized {
         // An account that does not exist is denied like any other that is not
         // the token's own, so the answer reveals nothing.
         match access {
-            Access::Granted(account) => Ok(Authorized(account)),
+            Access::Granted { account, actor } => Ok(Authorized(account, actor)),
             Access::Denied => Err(ApiError::AccessDenied),
             Access::Unauthenticated => Err(ApiError::Unauthenticated),
         }

@@ -1,23 +1,17 @@
 //! Apps and envs in PostgreSQL.
 
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
-use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{EventType, Order, PageRequest, ResourceName, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, QueryBuilder, Row};
 
 use super::events;
-use super::{db_error, is_unique_violation};
+use super::{db_error, unique_violation};
+use shiplog_store::columns::AppRow;
 use shiplog_store::columns::{env_lists, list_to_json};
+use shiplog_store::constraints::Unique;
+use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
-
-/// The identity of an app, as the event queries need it.
-#[derive(Debug, Clone)]
-pub struct AppRow {
-    pub id: i64,
-    pub name: String,
-    description: Option<String>,
-    created_ms: i64,
-}
 
 fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
     Ok(AppRow {
@@ -71,8 +65,8 @@ pub async fn create_app(
     .await;
     match inserted {
         Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => {
-            return Err(StoreError::already_exists(format!("App {name}")));
+        Err(err) if unique_violation(&err) == Some(Unique::AppName) => {
+            return Err(Unique::AppName.error(name.as_str()));
         }
         Err(err) => return Err(db_error(err)),
     }
@@ -156,7 +150,7 @@ pub async fn create_env(
     get_env(conn, account, name.as_str()).await
 }
 
-async fn insert_env(
+pub async fn insert_env(
     conn: &mut PgConnection,
     account_id: i64,
     app: &AppRow,
@@ -178,37 +172,25 @@ async fn insert_env(
     .await;
     match inserted {
         Ok(_) => Ok(()),
-        Err(err) if is_unique_violation(&err) => {
-            Err(StoreError::already_exists(format!("Env {name}")))
+        Err(err) if unique_violation(&err) == Some(Unique::EnvName) => {
+            Err(Unique::EnvName.error(name))
         }
         Err(err) => Err(db_error(err)),
     }
 }
 
-/// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
-/// account has no env of that name.
-pub async fn ensure_deploy_env(
+/// The app an env of the account belongs to, if the env exists.
+pub async fn env_app_id(
     conn: &mut PgConnection,
     account_id: i64,
-    app: &AppRow,
     env: &str,
-) -> Result<()> {
-    let owner: Option<i64> =
-        sqlx::query_scalar("SELECT app_id FROM envs WHERE account_id = $1 AND name = $2")
-            .bind(account_id)
-            .bind(env)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_error)?;
-    match owner {
-        Some(app_id) if app_id == app.id => Ok(()),
-        Some(_) => Err(DomainError::bad_param(
-            "env_name",
-            format!("Env {env} belongs to another app"),
-        )
-        .into()),
-        None => insert_env(conn, account_id, app, env, &NewEnv::default()).await,
-    }
+) -> Result<Option<i64>> {
+    sqlx::query_scalar(queries::ENV_APP_ID)
+        .bind(account_id)
+        .bind(env)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)
 }
 
 pub async fn get_env(conn: &mut PgConnection, account: &Account, name: &str) -> Result<Env> {

@@ -1,40 +1,47 @@
 //! Users, tokens and access in PostgreSQL.
 
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{ResourceName, Timestamp};
+use shiplog_domain::{Actor, ResourceName, Timestamp};
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::{db_error, is_unique_violation};
-use shiplog_store::{Access, Account, Result, StoreError, TokenInfo};
+use super::{db_error, unique_violation};
+use shiplog_store::constraints::Unique;
+use shiplog_store::{Access, Result, StoreError, TokenInfo, grant, queries};
 
 pub async fn authorize(conn: &mut PgConnection, token: TokenHash, account: &str) -> Result<Access> {
-    let row = sqlx::query(
-        "SELECT t.hash, a.id, a.name, \
-                (a.id = t.user_id OR EXISTS (SELECT 1 FROM memberships m \
-                    WHERE m.account_id = a.id AND m.user_id = t.user_id)) \
-         FROM tokens t LEFT JOIN users a ON a.name = $2 \
-         WHERE t.hash = $1 AND t.revoked_ms IS NULL",
-    )
-    .bind(&token.0[..])
-    .bind(account)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_error)?;
+    let row = sqlx::query(queries::AUTHORIZE)
+        .bind(account)
+        .bind(&token.0[..])
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
     let Some(row) = row else {
         return Ok(Access::Unauthenticated);
     };
-    let stored: Vec<u8> = row.try_get(0).map_err(db_error)?;
+    let get = |row: &PgRow| -> Result<_, sqlx::Error> {
+        Ok((
+            row.try_get::<Vec<u8>, _>(0)?,
+            row.try_get::<Option<i64>, _>(1)?,
+            row.try_get::<Option<String>, _>(2)?,
+            row.try_get::<Option<bool>, _>(3)?,
+            Actor::Token {
+                token_id: row.try_get(4)?,
+                token_label: row.try_get(5)?,
+                user: row.try_get(6)?,
+            },
+        ))
+    };
+    let (stored, account_id, account_name, allowed, actor) = get(&row).map_err(db_error)?;
     let stored = TokenHash(stored.try_into().unwrap_or([0; 32]));
-    if !stored.matches(&token) {
-        return Ok(Access::Unauthenticated);
-    }
-    let id: Option<i64> = row.try_get(1).map_err(db_error)?;
-    let name: Option<String> = row.try_get(2).map_err(db_error)?;
-    let allowed: Option<bool> = row.try_get(3).map_err(db_error)?;
-    Ok(match (id, name, allowed) {
-        (Some(id), Some(name), Some(true)) => Access::Granted(Account { id, name }),
-        _ => Access::Denied,
-    })
+    Ok(grant(
+        &stored,
+        &token,
+        account_id,
+        account_name,
+        allowed,
+        actor,
+    ))
 }
 
 pub async fn user_count(conn: &mut PgConnection) -> Result<u64> {
@@ -67,8 +74,8 @@ pub async fn create_user(conn: &mut PgConnection, name: &ResourceName) -> Result
         .await;
     match inserted {
         Ok(_) => Ok(()),
-        Err(err) if is_unique_violation(&err) => {
-            Err(StoreError::already_exists(format!("User {name}")))
+        Err(err) if unique_violation(&err) == Some(Unique::UserName) => {
+            Err(Unique::UserName.error(name.as_str()))
         }
         Err(err) => Err(db_error(err)),
     }

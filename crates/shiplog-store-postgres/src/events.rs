@@ -1,20 +1,20 @@
-//! Events in PostgreSQL: row mapping, creation with its parent rules, the
-//! conditional update, and keyset listing.
+//! Events and changes in PostgreSQL: row mapping, the statements the write
+//! path runs, and keyset listing.
 
 use shiplog_domain::event::CommitFields;
-use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::rules::{self, UpdateOutcome};
 use shiplog_domain::{
-    BuildStatus, DeploymentStatus, DeploymentType, DomainError, Event, EventFields, EventFilter,
-    EventType, Order, PageRequest, RepoProvider, Timestamp,
+    Actor, BuildStatus, Change, DeploymentStatus, DeploymentType, Event, EventFields, EventFilter,
+    EventType, NewChange, Order, PageRequest, RepoProvider, Timestamp,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, QueryBuilder, Row};
 
-use super::apps::{AppRow, ensure_deploy_env};
-use super::{db_error, is_unique_violation};
-use shiplog_store::columns::EVENT_COLUMNS;
-use shiplog_store::{Result, StoreError};
+use super::{db_error, unique_violation};
+use shiplog_store::Result;
+use shiplog_store::columns::{AppRow, ChangeColumns, EVENT_COLUMNS, to_json_text};
+use shiplog_store::constraints::Unique;
+use shiplog_store::queries;
+use shiplog_store::write::Counter;
 
 fn event_from_row(row: &PgRow, app_name: &str) -> Result<Event, sqlx::Error> {
     let text = |i: usize| row.try_get::<Option<String>, _>(i);
@@ -38,6 +38,7 @@ fn event_from_row(row: &PgRow, app_name: &str) -> Result<Event, sqlx::Error> {
                 branch: text(5)?,
                 commit_id: text(6)?,
                 commit_msg: text(7)?,
+                commit_time: time(28)?,
                 commit_url: text(8)?,
                 repo_name: text(9)?,
                 repo_owner: text(10)?,
@@ -58,86 +59,184 @@ fn event_from_row(row: &PgRow, app_name: &str) -> Result<Event, sqlx::Error> {
             deployment_number: text(24)?,
             deployment_status: text(25)?.as_deref().and_then(DeploymentStatus::parse),
             deployment_type: text(26)?.as_deref().and_then(DeploymentType::parse),
+            deployment_start: time(29)?,
+            deployment_end: time(30)?,
+            hotfix: row.try_get(31)?,
             env_name: text(27)?,
         },
     })
 }
 
-async fn insert(
+/// Inserts an event and returns its id.
+pub async fn insert(
     conn: &mut PgConnection,
     app: &AppRow,
     event_type: EventType,
+    event_time: Timestamp,
     f: &EventFields,
 ) -> Result<i64> {
     let c = &f.commit;
-    let inserted = sqlx::query_scalar(
-        "INSERT INTO events (app_id, event_type, event_time_ms, author_name, author_username, \
-         branch, commit_id, commit_msg, commit_url, repo_name, repo_owner, repo_provider, \
-         repo_url, auto_build, build_end_ms, build_id, build_provider, build_start_ms, \
-         build_status, build_url, parent_event_id, release_version, auto_deploy, \
-         deployment_id, deployment_number, deployment_status, deployment_type, env_name) \
-         VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, $3, $4, $5, \
-         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-         $24, $25, $26, $27) RETURNING id",
-    )
-    .bind(app.id)
-    .bind(event_type.as_str())
-    .bind(&c.author_name)
-    .bind(&c.author_username)
-    .bind(&c.branch)
-    .bind(&c.commit_id)
-    .bind(&c.commit_msg)
-    .bind(&c.commit_url)
-    .bind(&c.repo_name)
-    .bind(&c.repo_owner)
-    .bind(c.repo_provider.map(|p| p.as_str()))
-    .bind(&c.repo_url)
-    .bind(f.auto_build)
-    .bind(f.build_end.map(Timestamp::millis))
-    .bind(&f.build_id)
-    .bind(&f.build_provider)
-    .bind(f.build_start.map(Timestamp::millis))
-    .bind(f.build_status.map(|s| s.as_str()))
-    .bind(&f.build_url)
-    .bind(f.parent_event_id)
-    .bind(&f.release_version)
-    .bind(f.auto_deploy)
-    .bind(&f.deployment_id)
-    .bind(&f.deployment_number)
-    .bind(f.deployment_status.map(|s| s.as_str()))
-    .bind(f.deployment_type.map(|t| t.as_str()))
-    .bind(&f.env_name)
-    .fetch_one(conn)
-    .await;
-    match inserted {
-        Ok(id) => Ok(id),
-        Err(err) if is_unique_violation(&err) => Err(StoreError::already_exists(format!(
-            "Release {}",
-            f.release_version.as_deref().unwrap_or_default()
-        ))),
-        Err(err) => Err(db_error(err)),
-    }
+    let inserted = sqlx::query_scalar(queries::INSERT_EVENT)
+        .bind(app.id)
+        .bind(event_type.as_str())
+        .bind(event_time.millis())
+        .bind(&c.author_name)
+        .bind(&c.author_username)
+        .bind(&c.branch)
+        .bind(&c.commit_id)
+        .bind(&c.commit_msg)
+        .bind(&c.commit_url)
+        .bind(&c.repo_name)
+        .bind(&c.repo_owner)
+        .bind(c.repo_provider.map(|p| p.as_str()))
+        .bind(&c.repo_url)
+        .bind(f.auto_build)
+        .bind(f.build_end.map(Timestamp::millis))
+        .bind(&f.build_id)
+        .bind(&f.build_provider)
+        .bind(f.build_start.map(Timestamp::millis))
+        .bind(f.build_status.map(|s| s.as_str()))
+        .bind(&f.build_url)
+        .bind(f.parent_event_id)
+        .bind(&f.release_version)
+        .bind(f.auto_deploy)
+        .bind(&f.deployment_id)
+        .bind(&f.deployment_number)
+        .bind(f.deployment_status.map(|s| s.as_str()))
+        .bind(f.deployment_type.map(|t| t.as_str()))
+        .bind(&f.env_name)
+        .bind(c.commit_time.map(Timestamp::millis))
+        .bind(f.deployment_start.map(Timestamp::millis))
+        .bind(f.deployment_end.map(Timestamp::millis))
+        .bind(f.hotfix)
+        .fetch_one(conn)
+        .await;
+    inserted.map_err(|err| match unique_violation(&err) {
+        Some(Unique::ReleaseVersion) => {
+            Unique::ReleaseVersion.error(f.release_version.as_deref().unwrap_or_default())
+        }
+        _ => db_error(err),
+    })
 }
 
-async fn fetch_one_event(
+/// Runs a query of events of `app` and maps each row.
+pub async fn events(
     conn: &mut PgConnection,
     app: &AppRow,
-    mut query: QueryBuilder<'_, sqlx::Postgres>,
-) -> Result<Option<Event>> {
-    let row = query.build().fetch_optional(conn).await.map_err(db_error)?;
-    row.map(|row| event_from_row(&row, &app.name))
-        .transpose()
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Vec<Event>> {
+    let rows = query.fetch_all(conn).await.map_err(db_error)?;
+    rows.iter()
+        .map(|row| event_from_row(row, &app.name))
+        .collect::<Result<_, _>>()
         .map_err(db_error)
+}
+
+async fn one_event(
+    conn: &mut PgConnection,
+    app: &AppRow,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Option<Event>> {
+    Ok(events(conn, app, query).await?.pop())
 }
 
 /// Loads one event of `app`.
 pub async fn load(conn: &mut PgConnection, app: &AppRow, event_id: i64) -> Result<Option<Event>> {
-    let mut query = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = "));
-    query
-        .push_bind(event_id)
-        .push(" AND app_id = ")
-        .push_bind(app.id);
-    fetch_one_event(conn, app, query).await
+    let query = sqlx::query(&queries::LOAD_EVENT)
+        .bind(event_id)
+        .bind(app.id);
+    one_event(conn, app, query).await
+}
+
+/// The RELEASE of `app` with this version.
+pub async fn find_release(
+    conn: &mut PgConnection,
+    app: &AppRow,
+    version: &str,
+) -> Result<Option<Event>> {
+    let query = sqlx::query(&queries::FIND_RELEASE)
+        .bind(app.id)
+        .bind(version);
+    one_event(conn, app, query).await
+}
+
+/// Increments one of the app's counters and returns its new value.
+pub async fn bump_counter(conn: &mut PgConnection, app: &AppRow, counter: Counter) -> Result<i64> {
+    sqlx::query_scalar(queries::bump_counter(counter))
+        .bind(app.id)
+        .fetch_one(conn)
+        .await
+        .map_err(db_error)
+}
+
+/// Stores the updatable fields of a BUILD or DEPLOY unless it is terminal.
+pub async fn update_unless_terminal(
+    conn: &mut PgConnection,
+    event_id: i64,
+    event_type: EventType,
+    next: &EventFields,
+) -> Result<bool> {
+    let query = if event_type == EventType::Build {
+        sqlx::query(&queries::UPDATE_BUILD_UNLESS_TERMINAL)
+            .bind(next.build_end.map(Timestamp::millis))
+            .bind(next.build_status.map(|s| s.as_str()))
+            .bind(&next.release_version)
+            .bind(event_id)
+    } else {
+        sqlx::query(&queries::UPDATE_DEPLOY_UNLESS_TERMINAL)
+            .bind(next.deployment_status.map(|s| s.as_str()))
+            .bind(next.deployment_end.map(Timestamp::millis))
+            .bind(event_id)
+    };
+    let done = query.execute(conn).await.map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Records a change and returns its id.
+pub async fn insert_change(
+    conn: &mut PgConnection,
+    account_id: i64,
+    app: &AppRow,
+    actor: &Actor,
+    change: &NewChange,
+) -> Result<i64> {
+    sqlx::query_scalar(queries::INSERT_CHANGE)
+        .bind(account_id)
+        .bind(app.id)
+        .bind(change.event_id)
+        .bind(change.at.millis())
+        .bind(change.kind.as_str())
+        .bind(to_json_text(actor))
+        .bind(to_json_text(&change.fields))
+        .bind(to_json_text(&change.event))
+        .fetch_one(conn)
+        .await
+        .map_err(db_error)
+}
+
+/// Runs a query of changes and parses each row.
+pub async fn changes(
+    conn: &mut PgConnection,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Vec<Change>> {
+    let rows = query.fetch_all(conn).await.map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(ChangeColumns {
+                change_id: row.try_get(0)?,
+                at_ms: row.try_get(1)?,
+                kind: row.try_get(2)?,
+                actor: row.try_get(3)?,
+                fields: row.try_get(4)?,
+                event: row.try_get(5)?,
+                app_name: row.try_get(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(db_error)?
+        .into_iter()
+        .map(ChangeColumns::into_change)
+        .collect()
 }
 
 /// The newest event of `app` of a type, optionally only those to one env.
@@ -158,221 +257,6 @@ pub async fn latest(
         after: None,
     };
     Ok(list(conn, app, &filter, &page, 1).await?.pop())
-}
-
-async fn find_release(
-    conn: &mut PgConnection,
-    app: &AppRow,
-    version: &str,
-) -> Result<Option<Event>> {
-    let mut query = QueryBuilder::new(format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE event_type = 'RELEASE' AND app_id = "
-    ));
-    query
-        .push_bind(app.id)
-        .push(" AND release_version = ")
-        .push_bind(version.to_owned());
-    fetch_one_event(conn, app, query).await
-}
-
-/// The parent an event of type `child` names: an event of the same app of
-/// an allowed type.
-async fn parent(conn: &mut PgConnection, app: &AppRow, id: i64, child: EventType) -> Result<Event> {
-    let allowed = rules::allowed_parents(child);
-    load(conn, app, id)
-        .await?
-        .filter(|event| allowed.contains(&event.event_type))
-        .ok_or_else(|| {
-            let types: Vec<_> = allowed.iter().map(|t| t.as_str()).collect();
-            DomainError::bad_param(
-                "parent_event_id",
-                format!(
-                    "event {id} is not a {} event of app {}",
-                    types.join(" or "),
-                    app.name
-                ),
-            )
-            .into()
-        })
-}
-
-/// Records `event` in `app`, applying the rules that involve other rows.
-pub async fn create(
-    conn: &mut PgConnection,
-    account_id: i64,
-    app: &AppRow,
-    event: NewEvent,
-) -> Result<i64> {
-    let NewEvent {
-        event_type,
-        mut fields,
-    } = event;
-    match event_type {
-        EventType::Build => {
-            if let Some(id) = fields.parent_event_id {
-                parent(conn, app, id, event_type).await?;
-            }
-        }
-        EventType::Release => {
-            if let Some(id) = fields.parent_event_id {
-                let build = parent(conn, app, id, event_type).await?;
-                rules::inherit_from_build(&mut fields, &build.fields);
-            }
-            match &fields.release_version {
-                Some(version) => {
-                    if find_release(conn, app, version).await?.is_some() {
-                        return Err(StoreError::already_exists(format!("Release {version}")));
-                    }
-                }
-                None => fields.release_version = Some(next_release_version(conn, app).await?),
-            }
-        }
-        EventType::Deploy => {
-            let env = fields.env_name.clone().unwrap_or_default();
-            ensure_deploy_env(conn, account_id, app, &env).await?;
-            let release = match (fields.parent_event_id, &fields.release_version) {
-                (Some(id), _) => Some(parent(conn, app, id, event_type).await?),
-                (None, Some(version)) => find_release(conn, app, version).await?,
-                (None, None) => None,
-            };
-            if let Some(release) = release {
-                rules::inherit_from_release(&mut fields, &release);
-            }
-            if fields.deployment_id.is_none() {
-                fields.deployment_id = Some(rules::new_deployment_id());
-            }
-            if fields.deployment_number.is_none() {
-                let number = bump_counter(conn, app, Counter::Deploy).await?;
-                fields.deployment_number = Some(number.to_string());
-            }
-            fields.deployment_type.get_or_insert(DeploymentType::Deploy);
-        }
-        EventType::Push | EventType::PullRequest | EventType::DockerImage => {}
-    }
-    let id = insert(conn, app, event_type, &fields).await?;
-    if event_type == EventType::Build
-        && let Some(version) = &fields.release_version
-    {
-        ensure_release_of_build(conn, app, id, version, &fields).await?;
-    }
-    Ok(id)
-}
-
-/// Records the RELEASE a build reported, unless the app already has it.
-/// Write transactions are serialised by the writers' advisory lock, so the
-/// check cannot race; the unique index would refuse a duplicate regardless.
-async fn ensure_release_of_build(
-    conn: &mut PgConnection,
-    app: &AppRow,
-    build_id: i64,
-    version: &str,
-    build: &EventFields,
-) -> Result<()> {
-    if find_release(conn, app, version).await?.is_some() {
-        return Ok(());
-    }
-    let release = rules::release_of_build(build_id, build, version);
-    insert(conn, app, EventType::Release, &release)
-        .await
-        .map(|_| ())
-}
-
-enum Counter {
-    Release,
-    Deploy,
-}
-
-/// Increments one of the app's counters and returns its new value.
-async fn bump_counter(conn: &mut PgConnection, app: &AppRow, counter: Counter) -> Result<i64> {
-    let sql = match counter {
-        Counter::Release => {
-            "UPDATE apps SET release_seq = release_seq + 1 WHERE id = $1 RETURNING release_seq"
-        }
-        Counter::Deploy => {
-            "UPDATE apps SET deploy_seq = deploy_seq + 1 WHERE id = $1 RETURNING deploy_seq"
-        }
-    };
-    sqlx::query_scalar(sql)
-        .bind(app.id)
-        .fetch_one(conn)
-        .await
-        .map_err(db_error)
-}
-
-/// The next `vN` the app has not used.
-async fn next_release_version(conn: &mut PgConnection, app: &AppRow) -> Result<String> {
-    loop {
-        let version = rules::release_version(bump_counter(conn, app, Counter::Release).await?);
-        if find_release(conn, app, &version).await?.is_none() {
-            return Ok(version);
-        }
-    }
-}
-
-fn terminal_list<'a>(terminal: impl Iterator<Item = &'a str>) -> Vec<String> {
-    terminal.map(str::to_owned).collect()
-}
-
-/// Applies `update` to an event under the terminal-state rule. The UPDATE
-/// only matches a non-terminal row, so of racing writers (on any instance)
-/// exactly one changes a terminal state.
-pub async fn update(
-    conn: &mut PgConnection,
-    app: &AppRow,
-    event_id: i64,
-    update: &EventUpdate,
-) -> Result<Event> {
-    let not_found = || StoreError::not_found(format!("Event {event_id}"));
-    let current = load(conn, app, event_id).await?.ok_or_else(not_found)?;
-    let next = match rules::apply_update(event_id, current.event_type, &current.fields, update)? {
-        UpdateOutcome::Unchanged => return Ok(current),
-        UpdateOutcome::Changed(next) => next,
-    };
-    let changed = if current.event_type == EventType::Build {
-        sqlx::query(
-            "UPDATE events SET build_end_ms = $1, build_status = $2, release_version = $3 \
-             WHERE id = $4 AND (build_status IS NULL OR build_status <> ALL($5))",
-        )
-        .bind(next.build_end.map(Timestamp::millis))
-        .bind(next.build_status.map(|s| s.as_str()))
-        .bind(&next.release_version)
-        .bind(event_id)
-        .bind(terminal_list(
-            BuildStatus::TERMINAL.iter().map(|s| s.as_str()),
-        ))
-        .execute(&mut *conn)
-        .await
-    } else {
-        sqlx::query(
-            "UPDATE events SET deployment_status = $1 \
-             WHERE id = $2 AND (deployment_status IS NULL OR deployment_status <> ALL($3))",
-        )
-        .bind(next.deployment_status.map(|s| s.as_str()))
-        .bind(event_id)
-        .bind(terminal_list(
-            DeploymentStatus::TERMINAL.iter().map(|s| s.as_str()),
-        ))
-        .execute(&mut *conn)
-        .await
-    }
-    .map_err(db_error)?
-    .rows_affected();
-    if changed == 0 {
-        // Another writer made it terminal first: judge the update again.
-        let now = load(conn, app, event_id).await?.ok_or_else(not_found)?;
-        return match rules::apply_update(event_id, now.event_type, &now.fields, update)? {
-            UpdateOutcome::Unchanged => Ok(now),
-            UpdateOutcome::Changed(_) => Err(StoreError::Internal(format!(
-                "event {event_id} changed under a conditional update"
-            ))),
-        };
-    }
-    if current.event_type == EventType::Build
-        && let Some(version) = &update.release_version
-    {
-        ensure_release_of_build(conn, app, event_id, version, &next).await?;
-    }
-    load(conn, app, event_id).await?.ok_or_else(not_found)
 }
 
 /// One page of `app`'s events: at most `fetch` rows after the page's key.

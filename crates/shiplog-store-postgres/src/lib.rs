@@ -10,6 +10,7 @@ mod auth;
 mod events;
 mod migrations;
 pub mod testing;
+mod tx;
 mod writer;
 
 use std::future::Future;
@@ -25,7 +26,14 @@ use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use shiplog_store::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
+use shiplog_domain::{Actor, Change};
+use shiplog_store::constraints::Unique;
+use shiplog_store::write;
+use shiplog_store::{
+    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo,
+    after_change, queries,
+};
+use tx::PgTx;
 use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
@@ -118,8 +126,14 @@ pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
     }
 }
 
-pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+/// The unique constraint a write broke, known by the name PostgreSQL gives.
+pub(crate) fn unique_violation(err: &sqlx::Error) -> Option<Unique> {
+    match err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            db.constraint().and_then(Unique::from_postgres)
+        }
+        _ => None,
+    }
 }
 
 #[async_trait]
@@ -265,13 +279,18 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn create_event(&self, account: &Account, app: &str, event: NewEvent) -> Result<i64> {
-        let (account, app) = (account.clone(), app.to_owned());
+    async fn create_event(
+        &self,
+        account: &Account,
+        actor: &Actor,
+        app: &str,
+        event: NewEvent,
+    ) -> Result<i64> {
+        let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let app = apps::find_app(conn, &account, &app).await?;
-                    events::create(conn, account.id, &app, event).await
+                    write::create_event(&mut PgTx(conn), &account, &actor, &app, event).await
                 })
             })
             .await
@@ -280,19 +299,114 @@ impl Store for PostgresStore {
     async fn update_event(
         &self,
         account: &Account,
+        actor: &Actor,
         app: &str,
         event_id: i64,
         update: EventUpdate,
     ) -> Result<Event> {
-        let (account, app) = (account.clone(), app.to_owned());
+        let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let app = apps::find_app(conn, &account, &app).await?;
-                    events::update(conn, &app, event_id, &update).await
+                    let mut tx = PgTx(conn);
+                    write::update_event(&mut tx, &account, &actor, &app, event_id, &update).await
                 })
             })
             .await
+    }
+
+    async fn get_event(&self, account: &Account, app: &str, event_id: i64) -> Result<Event> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            let app = apps::find_app(&mut conn, account, app).await?;
+            events::load(&mut conn, &app, event_id)
+                .await?
+                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))
+        })
+        .await
+    }
+
+    async fn event_history(
+        &self,
+        account: &Account,
+        app: &str,
+        event_id: i64,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Change>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            let app = apps::find_app(&mut conn, account, app).await?;
+            if events::load(&mut conn, &app, event_id).await?.is_none() {
+                return Err(StoreError::not_found(format!("Event {event_id}")));
+            }
+            let query = sqlx::query(&queries::EVENT_HISTORY)
+                .bind(app.id)
+                .bind(event_id)
+                .bind(after_change(page))
+                .bind(page.fetch_limit() as i64);
+            events::changes(&mut conn, query).await
+        })
+        .await
+    }
+
+    async fn event_lineage(&self, account: &Account, app: &str, event_id: i64) -> Result<Lineage> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            let app = apps::find_app(&mut conn, account, app).await?;
+            let event = events::load(&mut conn, &app, event_id)
+                .await?
+                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))?;
+            let ancestors = sqlx::query(&queries::ANCESTORS).bind(event_id).bind(app.id);
+            let ancestors = events::events(&mut conn, &app, ancestors).await?;
+            let descendants = sqlx::query(&queries::DESCENDANTS)
+                .bind(event_id)
+                .bind(app.id);
+            let descendants = events::events(&mut conn, &app, descendants).await?;
+            Ok(Lineage {
+                ancestors,
+                event,
+                descendants,
+            })
+        })
+        .await
+    }
+
+    async fn get_commit(
+        &self,
+        account: &Account,
+        app: &str,
+        commit_id: &str,
+    ) -> Result<CommitStory> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            let app = apps::find_app(&mut conn, account, app).await?;
+            let query = sqlx::query(&queries::COMMIT_EVENTS)
+                .bind(app.id)
+                .bind(commit_id);
+            let events = events::events(&mut conn, &app, query).await?;
+            let query = sqlx::query(&queries::ACTIVE_DEPLOYS_OF_COMMIT)
+                .bind(app.id)
+                .bind(commit_id);
+            let active = events::events(&mut conn, &app, query).await?;
+            CommitStory::new(commit_id, events, active)
+        })
+        .await
+    }
+
+    async fn list_changes(
+        &self,
+        account: &Account,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Change>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            let query = sqlx::query(&queries::ACCOUNT_CHANGES)
+                .bind(account.id)
+                .bind(after_change(page))
+                .bind(page.fetch_limit() as i64);
+            events::changes(&mut conn, query).await
+        })
+        .await
     }
 
     async fn list_events(

@@ -5,10 +5,13 @@ use sqlx::{Connection, PgPool, Row};
 use super::db_error;
 use shiplog_store::{Result, StoreError};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_changes.sql")),
+];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1];
+pub const VERSIONS: &[i64] = &[1, 2];
 
 /// A session-level advisory lock serialises instances starting at once.
 const MIGRATION_LOCK: i64 = 0x5348_4950_4c4f_4730;

@@ -3,33 +3,15 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
-use shiplog_domain::{DomainError, EventType, Order, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{EventType, Order, PageRequest, ResourceName, Timestamp};
 
 use super::events;
-use super::{is_unique_violation, sql_error};
+use super::{sql_error, unique_violation};
+use shiplog_store::columns::AppRow;
 use shiplog_store::columns::{env_lists, list_to_json};
+use shiplog_store::constraints::Unique;
+use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
-
-/// The identity of an app, as the event queries need it.
-#[derive(Debug, Clone)]
-pub struct AppRow {
-    pub id: i64,
-    pub name: String,
-    description: Option<String>,
-    created_ms: i64,
-}
-
-#[cfg(test)]
-impl AppRow {
-    pub fn for_tests(id: i64, name: &str) -> AppRow {
-        AppRow {
-            id,
-            name: name.to_owned(),
-            description: None,
-            created_ms: 0,
-        }
-    }
-}
 
 pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppRow> {
     known_name("App", name)?;
@@ -83,8 +65,8 @@ pub fn create_app(
         });
     match inserted {
         Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => {
-            return Err(StoreError::already_exists(format!("App {name}")));
+        Err(err) if unique_violation(&err) == Some(Unique::AppName) => {
+            return Err(Unique::AppName.error(name.as_str()));
         }
         Err(err) => return Err(sql_error(err)),
     }
@@ -163,7 +145,7 @@ pub fn create_env(
     get_env(conn, account, name.as_str())
 }
 
-fn insert_env(
+pub fn insert_env(
     conn: &Connection,
     account_id: i64,
     app: &AppRow,
@@ -188,37 +170,21 @@ fn insert_env(
         });
     match inserted {
         Ok(_) => Ok(()),
-        Err(err) if is_unique_violation(&err) => {
-            Err(StoreError::already_exists(format!("Env {name}")))
+        Err(err) if unique_violation(&err) == Some(Unique::EnvName) => {
+            Err(Unique::EnvName.error(name))
         }
         Err(err) => Err(sql_error(err)),
     }
 }
 
-/// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
-/// account has no env of that name.
-pub fn ensure_deploy_env(
-    conn: &Connection,
-    account_id: i64,
-    app: &AppRow,
-    env: &str,
-) -> Result<()> {
-    let owner: Option<i64> = conn
-        .prepare_cached("SELECT app_id FROM envs WHERE account_id = ?1 AND name = ?2")
+/// The app an env of the account belongs to, if the env exists.
+pub fn env_app_id(conn: &Connection, account_id: i64, env: &str) -> Result<Option<i64>> {
+    conn.prepare_cached(queries::ENV_APP_ID)
         .and_then(|mut stmt| {
             stmt.query_row(params![account_id, env], |row| row.get(0))
                 .optional()
         })
-        .map_err(sql_error)?;
-    match owner {
-        Some(app_id) if app_id == app.id => Ok(()),
-        Some(_) => Err(DomainError::bad_param(
-            "env_name",
-            format!("Env {env} belongs to another app"),
-        )
-        .into()),
-        None => insert_env(conn, account_id, app, env, &NewEnv::default()),
-    }
+        .map_err(sql_error)
 }
 
 const ENV_SELECT: &str = "SELECT e.name, a.id, a.name, a.description, a.created_ms, \

@@ -2,43 +2,42 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{ResourceName, Timestamp};
+use shiplog_domain::{Actor, ResourceName, Timestamp};
 
-use super::{is_unique_violation, sql_error};
-use shiplog_store::{Access, Account, Result, StoreError, TokenInfo};
+use super::{sql_error, unique_violation};
+use shiplog_store::constraints::Unique;
+use shiplog_store::{Access, Result, StoreError, TokenInfo, grant, queries};
 
 pub fn authorize(conn: &Connection, token: TokenHash, account: &str) -> Result<Access> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT t.hash, a.id, a.name, \
-                    a.id = t.user_id OR EXISTS (SELECT 1 FROM memberships m \
-                        WHERE m.account_id = a.id AND m.user_id = t.user_id) \
-             FROM tokens t LEFT JOIN users a ON a.name = ?2 \
-             WHERE t.hash = ?1 AND t.revoked_ms IS NULL",
-        )
-        .map_err(sql_error)?;
+    let mut stmt = conn.prepare_cached(queries::AUTHORIZE).map_err(sql_error)?;
     let row = stmt
-        .query_row(params![&token.0[..], account], |row| {
+        .query_row(params![account, &token.0[..]], |row| {
             Ok((
                 row.get::<_, Vec<u8>>(0)?,
                 row.get::<_, Option<i64>>(1)?,
                 row.get::<_, Option<String>>(2)?,
                 row.get::<_, Option<bool>>(3)?,
+                Actor::Token {
+                    token_id: row.get(4)?,
+                    token_label: row.get(5)?,
+                    user: row.get(6)?,
+                },
             ))
         })
         .optional()
         .map_err(sql_error)?;
-    let Some((stored, account_id, account_name, allowed)) = row else {
+    let Some((stored, account_id, account_name, allowed, actor)) = row else {
         return Ok(Access::Unauthenticated);
     };
     let stored = TokenHash(stored.try_into().unwrap_or([0; 32]));
-    if !stored.matches(&token) {
-        return Ok(Access::Unauthenticated);
-    }
-    Ok(match (account_id, account_name, allowed) {
-        (Some(id), Some(name), Some(true)) => Access::Granted(Account { id, name }),
-        _ => Access::Denied,
-    })
+    Ok(grant(
+        &stored,
+        &token,
+        account_id,
+        account_name,
+        allowed,
+        actor,
+    ))
 }
 
 pub fn user_count(conn: &Connection) -> Result<u64> {
@@ -62,8 +61,8 @@ pub fn create_user(conn: &Connection, name: &ResourceName) -> Result<()> {
         params![name.as_str(), Timestamp::now().millis()],
     ) {
         Ok(_) => Ok(()),
-        Err(err) if is_unique_violation(&err) => {
-            Err(StoreError::already_exists(format!("User {name}")))
+        Err(err) if unique_violation(&err) == Some(Unique::UserName) => {
+            Err(Unique::UserName.error(name.as_str()))
         }
         Err(err) => Err(sql_error(err)),
     }

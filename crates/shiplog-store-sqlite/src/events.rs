@@ -1,21 +1,19 @@
-//! Events in SQLite: row mapping, creation with its parent rules, the
-//! conditional update, and keyset listing.
-
-use std::sync::LazyLock;
+//! Events and changes in SQLite: row mapping, the statements the write path
+//! runs, and the reads (keyset listing, history, lineage, commits).
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::rules::{self, UpdateOutcome};
 use shiplog_domain::{
-    BuildStatus, DeploymentStatus, DeploymentType, DomainError, Event, EventFields, EventFilter,
-    EventType, Order, PageRequest, RepoProvider, Timestamp,
+    Actor, BuildStatus, Change, DeploymentStatus, DeploymentType, Event, EventFields, EventFilter,
+    EventType, NewChange, Order, PageRequest, RepoProvider, Timestamp,
 };
+use shiplog_store::Result;
+use shiplog_store::columns::{AppRow, ChangeColumns, EVENT_COLUMNS, to_json_text};
+use shiplog_store::constraints::Unique;
+use shiplog_store::queries;
+use shiplog_store::write::Counter;
 
-use super::apps::{AppRow, ensure_deploy_env};
-use super::{is_unique_violation, sql_error};
-use shiplog_store::columns::EVENT_COLUMNS;
-use shiplog_store::{Result, StoreError};
+use super::{sql_error, unique_violation};
 
 pub fn event_from_row(row: &Row<'_>, app_name: &str) -> rusqlite::Result<Event> {
     let text = |i: usize| row.get::<_, Option<String>>(i);
@@ -38,6 +36,7 @@ pub fn event_from_row(row: &Row<'_>, app_name: &str) -> rusqlite::Result<Event> 
                 branch: text(5)?,
                 commit_id: text(6)?,
                 commit_msg: text(7)?,
+                commit_time: time(28)?,
                 commit_url: text(8)?,
                 repo_name: text(9)?,
                 repo_owner: text(10)?,
@@ -58,70 +57,78 @@ pub fn event_from_row(row: &Row<'_>, app_name: &str) -> rusqlite::Result<Event> 
             deployment_number: text(24)?,
             deployment_status: text(25)?.as_deref().and_then(DeploymentStatus::parse),
             deployment_type: text(26)?.as_deref().and_then(DeploymentType::parse),
+            deployment_start: time(29)?,
+            deployment_end: time(30)?,
+            hotfix: row.get(31)?,
             env_name: text(27)?,
         },
     })
 }
 
-fn insert(conn: &Connection, app: &AppRow, event_type: EventType, f: &EventFields) -> Result<i64> {
+/// Inserts an event and returns its id.
+pub fn insert(
+    conn: &Connection,
+    app: &AppRow,
+    event_type: EventType,
+    event_time: Timestamp,
+    f: &EventFields,
+) -> Result<i64> {
     let c = &f.commit;
     let mut stmt = conn
-        .prepare_cached(
-            "INSERT INTO events (app_id, event_type, event_time_ms, author_name, author_username, \
-             branch, commit_id, commit_msg, commit_url, repo_name, repo_owner, repo_provider, \
-             repo_url, auto_build, build_end_ms, build_id, build_provider, build_start_ms, \
-             build_status, build_url, parent_event_id, release_version, auto_deploy, \
-             deployment_id, deployment_number, deployment_status, deployment_type, env_name) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
-        )
+        .prepare_cached(queries::INSERT_EVENT)
         .map_err(sql_error)?;
-    let result = stmt.execute(params![
-        app.id,
-        event_type.as_str(),
-        Timestamp::now().millis(),
-        c.author_name,
-        c.author_username,
-        c.branch,
-        c.commit_id,
-        c.commit_msg,
-        c.commit_url,
-        c.repo_name,
-        c.repo_owner,
-        c.repo_provider.map(|p| p.as_str()),
-        c.repo_url,
-        f.auto_build,
-        f.build_end.map(Timestamp::millis),
-        f.build_id,
-        f.build_provider,
-        f.build_start.map(Timestamp::millis),
-        f.build_status.map(|s| s.as_str()),
-        f.build_url,
-        f.parent_event_id,
-        f.release_version,
-        f.auto_deploy,
-        f.deployment_id,
-        f.deployment_number,
-        f.deployment_status.map(|s| s.as_str()),
-        f.deployment_type.map(|t| t.as_str()),
-        f.env_name,
-    ]);
+    let result = stmt.query_row(
+        params![
+            app.id,
+            event_type.as_str(),
+            event_time.millis(),
+            c.author_name,
+            c.author_username,
+            c.branch,
+            c.commit_id,
+            c.commit_msg,
+            c.commit_url,
+            c.repo_name,
+            c.repo_owner,
+            c.repo_provider.map(|p| p.as_str()),
+            c.repo_url,
+            f.auto_build,
+            f.build_end.map(Timestamp::millis),
+            f.build_id,
+            f.build_provider,
+            f.build_start.map(Timestamp::millis),
+            f.build_status.map(|s| s.as_str()),
+            f.build_url,
+            f.parent_event_id,
+            f.release_version,
+            f.auto_deploy,
+            f.deployment_id,
+            f.deployment_number,
+            f.deployment_status.map(|s| s.as_str()),
+            f.deployment_type.map(|t| t.as_str()),
+            f.env_name,
+            c.commit_time.map(Timestamp::millis),
+            f.deployment_start.map(Timestamp::millis),
+            f.deployment_end.map(Timestamp::millis),
+            f.hotfix,
+        ],
+        |row| row.get(0),
+    );
     match result {
-        Ok(_) => Ok(conn.last_insert_rowid()),
-        Err(err) if is_unique_violation(&err) => Err(StoreError::already_exists(format!(
-            "Release {}",
-            f.release_version.as_deref().unwrap_or_default()
-        ))),
-        Err(err) => Err(sql_error(err)),
+        Ok(id) => Ok(id),
+        Err(err) => Err(match unique_violation(&err) {
+            Some(Unique::ReleaseVersion) => {
+                Unique::ReleaseVersion.error(f.release_version.as_deref().unwrap_or_default())
+            }
+            _ => sql_error(err),
+        }),
     }
 }
 
 /// Loads one event of `app`.
 pub fn load(conn: &Connection, app: &AppRow, event_id: i64) -> Result<Option<Event>> {
     let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1 AND app_id = ?2"
-        ))
+        .prepare_cached(&queries::LOAD_EVENT)
         .map_err(sql_error)?;
     stmt.query_row(params![event_id, app.id], |row| {
         event_from_row(row, &app.name)
@@ -150,12 +157,10 @@ pub fn latest(
     Ok(list(conn, app, &filter, &page, 1)?.pop())
 }
 
-fn find_release(conn: &Connection, app: &AppRow, version: &str) -> Result<Option<Event>> {
+/// The RELEASE of `app` with this version.
+pub fn find_release(conn: &Connection, app: &AppRow, version: &str) -> Result<Option<Event>> {
     let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events \
-             WHERE app_id = ?1 AND event_type = 'RELEASE' AND release_version = ?2"
-        ))
+        .prepare_cached(&queries::FIND_RELEASE)
         .map_err(sql_error)?;
     stmt.query_row(params![app.id, version], |row| {
         event_from_row(row, &app.name)
@@ -164,212 +169,112 @@ fn find_release(conn: &Connection, app: &AppRow, version: &str) -> Result<Option
     .map_err(sql_error)
 }
 
-/// The parent an event names, which must be an event of the same app of one
-/// of the `allowed` types.
-fn parent(conn: &Connection, app: &AppRow, id: i64, child: EventType) -> Result<Event> {
-    let allowed = rules::allowed_parents(child);
-    load(conn, app, id)?
-        .filter(|event| allowed.contains(&event.event_type))
-        .ok_or_else(|| {
-            let types: Vec<_> = allowed.iter().map(|t| t.as_str()).collect();
-            DomainError::bad_param(
-                "parent_event_id",
-                format!(
-                    "event {id} is not a {} event of app {}",
-                    types.join(" or "),
-                    app.name
-                ),
-            )
-            .into()
-        })
-}
-
-/// Records `event` in `app`, applying the rules that involve other rows.
-pub fn create(conn: &Connection, account_id: i64, app: &AppRow, event: NewEvent) -> Result<i64> {
-    let NewEvent {
-        event_type,
-        mut fields,
-    } = event;
-    match event_type {
-        EventType::Build => {
-            if let Some(id) = fields.parent_event_id {
-                parent(conn, app, id, event_type)?;
-            }
-        }
-        EventType::Release => {
-            if let Some(id) = fields.parent_event_id {
-                let build = parent(conn, app, id, event_type)?;
-                rules::inherit_from_build(&mut fields, &build.fields);
-            }
-            match &fields.release_version {
-                Some(version) => {
-                    if find_release(conn, app, version)?.is_some() {
-                        return Err(StoreError::already_exists(format!("Release {version}")));
-                    }
-                }
-                None => fields.release_version = Some(next_release_version(conn, app)?),
-            }
-        }
-        EventType::Deploy => {
-            let env = fields.env_name.as_deref().unwrap_or_default();
-            ensure_deploy_env(conn, account_id, app, env)?;
-            let release = match (fields.parent_event_id, &fields.release_version) {
-                (Some(id), _) => Some(parent(conn, app, id, event_type)?),
-                (None, Some(version)) => find_release(conn, app, version)?,
-                (None, None) => None,
-            };
-            if let Some(release) = release {
-                fields.commit.fill_from(&release.fields.commit);
-                fields.parent_event_id = Some(release.event_id);
-                if fields.release_version.is_none() {
-                    fields.release_version = release.fields.release_version;
-                }
-            }
-            if fields.deployment_id.is_none() {
-                fields.deployment_id =
-                    Some(format!("d-{}", shiplog_domain::token::random_alnum(20)));
-            }
-            if fields.deployment_number.is_none() {
-                fields.deployment_number =
-                    Some(bump_counter(conn, app, Counter::Deploy)?.to_string());
-            }
-            fields.deployment_type.get_or_insert(DeploymentType::Deploy);
-        }
-        EventType::Push | EventType::PullRequest | EventType::DockerImage => {}
-    }
-    let id = insert(conn, app, event_type, &fields)?;
-    if event_type == EventType::Build
-        && let Some(version) = &fields.release_version
-    {
-        ensure_release_of_build(conn, app, id, version, &fields)?;
-    }
-    Ok(id)
-}
-
-/// Records the RELEASE a build reported, unless the app already has it.
-fn ensure_release_of_build(
-    conn: &Connection,
-    app: &AppRow,
-    build_id: i64,
-    version: &str,
-    build: &EventFields,
-) -> Result<()> {
-    if find_release(conn, app, version)?.is_some() {
-        return Ok(());
-    }
-    let release = rules::release_of_build(build_id, build, version);
-    insert(conn, app, EventType::Release, &release).map(|_| ())
-}
-
-/// The per-app counters behind generated values.
-enum Counter {
-    Release,
-    Deploy,
-}
-
 /// Increments one of the app's counters and returns its new value.
-fn bump_counter(conn: &Connection, app: &AppRow, counter: Counter) -> Result<i64> {
-    let sql = match counter {
-        Counter::Release => {
-            "UPDATE apps SET release_seq = release_seq + 1 WHERE id = ?1 RETURNING release_seq"
-        }
-        Counter::Deploy => {
-            "UPDATE apps SET deploy_seq = deploy_seq + 1 WHERE id = ?1 RETURNING deploy_seq"
-        }
-    };
-    conn.prepare_cached(sql)
+pub fn bump_counter(conn: &Connection, app: &AppRow, counter: Counter) -> Result<i64> {
+    conn.prepare_cached(queries::bump_counter(counter))
         .and_then(|mut stmt| stmt.query_row([app.id], |row| row.get(0)))
         .map_err(sql_error)
 }
 
-/// The next `vN` the app has not used.
-fn next_release_version(conn: &Connection, app: &AppRow) -> Result<String> {
-    loop {
-        let version = rules::release_version(bump_counter(conn, app, Counter::Release)?);
-        if find_release(conn, app, &version)?.is_none() {
-            return Ok(version);
-        }
-    }
-}
-
-static BUILD_NOT_TERMINAL: LazyLock<String> = LazyLock::new(|| {
-    not_terminal_clause(
-        "build_status",
-        BuildStatus::TERMINAL.iter().map(|s| s.as_str()),
-    )
-});
-static DEPLOY_NOT_TERMINAL: LazyLock<String> = LazyLock::new(|| {
-    not_terminal_clause(
-        "deployment_status",
-        DeploymentStatus::TERMINAL.iter().map(|s| s.as_str()),
-    )
-});
-
-fn not_terminal_clause<'a>(column: &str, terminal: impl Iterator<Item = &'a str>) -> String {
-    let quoted: Vec<_> = terminal.map(|s| format!("'{s}'")).collect();
-    format!(
-        "({column} IS NULL OR {column} NOT IN ({}))",
-        quoted.join(", ")
-    )
-}
-
-/// Applies `update` to an event under the terminal-state rule. The UPDATE
-/// only matches a non-terminal row, so a racing writer cannot slip past it.
-pub fn update(
+/// Stores the updatable fields of a BUILD or DEPLOY unless it is terminal.
+/// The UPDATE only matches a non-terminal row, so a racing writer cannot
+/// slip past it.
+pub fn update_unless_terminal(
     conn: &Connection,
-    app: &AppRow,
     event_id: i64,
-    update: &EventUpdate,
-) -> Result<Event> {
-    let not_found = || StoreError::not_found(format!("Event {event_id}"));
-    let current = load(conn, app, event_id)?.ok_or_else(not_found)?;
-    let next = match rules::apply_update(event_id, current.event_type, &current.fields, update)? {
-        UpdateOutcome::Unchanged => return Ok(current),
-        UpdateOutcome::Changed(next) => next,
-    };
-    let changed = if current.event_type == EventType::Build {
-        conn.prepare_cached(&format!(
-            "UPDATE events SET build_end_ms = ?1, build_status = ?2, release_version = ?3 \
-             WHERE id = ?4 AND {}",
-            *BUILD_NOT_TERMINAL
-        ))
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                next.build_end.map(Timestamp::millis),
-                next.build_status.map(|s| s.as_str()),
-                next.release_version,
-                event_id
-            ])
-        })
+    event_type: EventType,
+    next: &EventFields,
+) -> Result<bool> {
+    let changed = if event_type == EventType::Build {
+        conn.prepare_cached(&queries::UPDATE_BUILD_UNLESS_TERMINAL)
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    next.build_end.map(Timestamp::millis),
+                    next.build_status.map(|s| s.as_str()),
+                    next.release_version,
+                    event_id
+                ])
+            })
     } else {
-        conn.prepare_cached(&format!(
-            "UPDATE events SET deployment_status = ?1 WHERE id = ?2 AND {}",
-            *DEPLOY_NOT_TERMINAL
-        ))
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                next.deployment_status.map(|s| s.as_str()),
-                event_id
-            ])
-        })
+        conn.prepare_cached(&queries::UPDATE_DEPLOY_UNLESS_TERMINAL)
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    next.deployment_status.map(|s| s.as_str()),
+                    next.deployment_end.map(Timestamp::millis),
+                    event_id
+                ])
+            })
     }
     .map_err(sql_error)?;
-    if changed == 0 {
-        // Another writer made it terminal first: judge the update again.
-        let now = load(conn, app, event_id)?.ok_or_else(not_found)?;
-        return match rules::apply_update(event_id, now.event_type, &now.fields, update)? {
-            UpdateOutcome::Unchanged => Ok(now),
-            UpdateOutcome::Changed(_) => Err(StoreError::Internal(format!(
-                "event {event_id} changed under a conditional update"
-            ))),
-        };
-    }
-    if current.event_type == EventType::Build
-        && let Some(version) = &update.release_version
-    {
-        ensure_release_of_build(conn, app, event_id, version, &next)?;
-    }
-    load(conn, app, event_id)?.ok_or_else(not_found)
+    Ok(changed > 0)
+}
+
+/// Records a change and returns its id.
+pub fn insert_change(
+    conn: &Connection,
+    account_id: i64,
+    app: &AppRow,
+    actor: &Actor,
+    change: &NewChange,
+) -> Result<i64> {
+    conn.prepare_cached(queries::INSERT_CHANGE)
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    account_id,
+                    app.id,
+                    change.event_id,
+                    change.at.millis(),
+                    change.kind.as_str(),
+                    to_json_text(actor),
+                    to_json_text(&change.fields),
+                    to_json_text(&change.event),
+                ],
+                |row| row.get(0),
+            )
+        })
+        .map_err(sql_error)
+}
+
+fn change_from_row(row: &Row<'_>) -> rusqlite::Result<ChangeColumns> {
+    Ok(ChangeColumns {
+        change_id: row.get(0)?,
+        at_ms: row.get(1)?,
+        kind: row.get(2)?,
+        actor: row.get(3)?,
+        fields: row.get(4)?,
+        event: row.get(5)?,
+        app_name: row.get(6)?,
+    })
+}
+
+/// Runs a query of changes and parses each row.
+pub fn changes(
+    conn: &Connection,
+    sql: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+    let rows = stmt
+        .query_map(values, change_from_row)
+        .map_err(sql_error)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql_error)?;
+    rows.into_iter().map(ChangeColumns::into_change).collect()
+}
+
+/// Runs a query of events of `app` and maps each row.
+pub fn events(
+    conn: &Connection,
+    app: &AppRow,
+    sql: &str,
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Event>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+    stmt.query_map(values, |row| event_from_row(row, &app.name))
+        .map_err(sql_error)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql_error)
 }
 
 /// One page of `app`'s events: at most `fetch` rows after the page's key.
@@ -451,7 +356,12 @@ mod tests {
     fn every_listing_is_an_index_range_scan() {
         let conn = Connection::open_in_memory().unwrap();
         super::super::migrations::run(&conn).unwrap();
-        let app = AppRow::for_tests(1, "a");
+        let app = AppRow {
+            id: 1,
+            name: "a".into(),
+            description: None,
+            created_ms: 0,
+        };
         for mask in 0..8u8 {
             let filter = EventFilter {
                 branch: (mask & 1 != 0).then(|| "main".to_owned()),

@@ -6,6 +6,7 @@ mod auth;
 mod events;
 mod migrations;
 mod readers;
+mod tx;
 mod writer;
 
 use std::path::Path;
@@ -14,14 +15,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
 
 use readers::Readers;
-use shiplog_store::{Access, Account, PoolStatus, Result, Store, StoreError, TokenInfo};
+use shiplog_domain::{Actor, Change};
+use shiplog_store::constraints::Unique;
+use shiplog_store::write::{self, run_ready};
+use shiplog_store::{
+    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo,
+    after_change, queries,
+};
+use tx::SqliteTx;
 use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
@@ -176,13 +184,16 @@ pub(crate) fn sql_error(err: rusqlite::Error) -> StoreError {
     }
 }
 
-pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
-    matches!(
-        err,
-        rusqlite::Error::SqliteFailure(e, _)
-            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-    )
+/// The unique constraint a write broke, known by the columns SQLite names.
+pub(crate) fn unique_violation(err: &rusqlite::Error) -> Option<Unique> {
+    match err {
+        rusqlite::Error::SqliteFailure(e, Some(message))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            Unique::from_sqlite(message)
+        }
+        _ => None,
+    }
 }
 
 #[async_trait]
@@ -312,12 +323,23 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_event(&self, account: &Account, app: &str, event: NewEvent) -> Result<i64> {
-        let (account, app) = (account.clone(), app.to_owned());
+    async fn create_event(
+        &self,
+        account: &Account,
+        actor: &Actor,
+        app: &str,
+        event: NewEvent,
+    ) -> Result<i64> {
+        let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
-                let app = apps::find_app(conn, &account, &app)?;
-                events::create(conn, account.id, &app, event)
+                run_ready(write::create_event(
+                    &mut SqliteTx(conn),
+                    &account,
+                    &actor,
+                    &app,
+                    event,
+                ))
             })
             .await
     }
@@ -325,17 +347,97 @@ impl Store for SqliteStore {
     async fn update_event(
         &self,
         account: &Account,
+        actor: &Actor,
         app: &str,
         event_id: i64,
         update: EventUpdate,
     ) -> Result<Event> {
-        let (account, app) = (account.clone(), app.to_owned());
+        let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
-                let app = apps::find_app(conn, &account, &app)?;
-                events::update(conn, &app, event_id, &update)
+                run_ready(write::update_event(
+                    &mut SqliteTx(conn),
+                    &account,
+                    &actor,
+                    &app,
+                    event_id,
+                    &update,
+                ))
             })
             .await
+    }
+
+    async fn get_event(&self, account: &Account, app: &str, event_id: i64) -> Result<Event> {
+        self.readers.read(|conn| {
+            let app = apps::find_app(conn, account, app)?;
+            events::load(conn, &app, event_id)?
+                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))
+        })
+    }
+
+    async fn event_history(
+        &self,
+        account: &Account,
+        app: &str,
+        event_id: i64,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Change>> {
+        self.readers.read(|conn| {
+            let app = apps::find_app(conn, account, app)?;
+            if events::load(conn, &app, event_id)?.is_none() {
+                return Err(StoreError::not_found(format!("Event {event_id}")));
+            }
+            let limit = page.fetch_limit() as i64;
+            events::changes(
+                conn,
+                &queries::EVENT_HISTORY,
+                params![app.id, event_id, after_change(page), limit],
+            )
+        })
+    }
+
+    async fn event_lineage(&self, account: &Account, app: &str, event_id: i64) -> Result<Lineage> {
+        self.readers.read(|conn| {
+            let app = apps::find_app(conn, account, app)?;
+            let event = events::load(conn, &app, event_id)?
+                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))?;
+            let ids = params![event_id, app.id];
+            Ok(Lineage {
+                ancestors: events::events(conn, &app, &queries::ANCESTORS, ids)?,
+                event,
+                descendants: events::events(conn, &app, &queries::DESCENDANTS, ids)?,
+            })
+        })
+    }
+
+    async fn get_commit(
+        &self,
+        account: &Account,
+        app: &str,
+        commit_id: &str,
+    ) -> Result<CommitStory> {
+        self.readers.read(|conn| {
+            let app = apps::find_app(conn, account, app)?;
+            let keys = params![app.id, commit_id];
+            let events = events::events(conn, &app, &queries::COMMIT_EVENTS, keys)?;
+            let active = events::events(conn, &app, &queries::ACTIVE_DEPLOYS_OF_COMMIT, keys)?;
+            CommitStory::new(commit_id, events, active)
+        })
+    }
+
+    async fn list_changes(
+        &self,
+        account: &Account,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Change>> {
+        self.readers.read(|conn| {
+            let limit = page.fetch_limit() as i64;
+            events::changes(
+                conn,
+                &queries::ACCOUNT_CHANGES,
+                params![account.id, after_change(page), limit],
+            )
+        })
     }
 
     async fn list_events(

@@ -6,10 +6,13 @@ use rusqlite::{Connection, OptionalExtension};
 use super::config_error;
 use shiplog_store::{Result, StoreError};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_changes.sql")),
+];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1];
+pub const VERSIONS: &[i64] = &[1, 2];
 
 /// Applies every migration not yet applied, each in its own transaction,
 /// and returns the marker secret (made on first start).

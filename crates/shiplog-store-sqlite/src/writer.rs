@@ -20,7 +20,7 @@ const MAX_BATCH: usize = 256;
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
 /// A job runs its work on the connection it is given, or, given none, fails
 /// without running.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Reply) + Send>;
+type Job = Box<dyn FnOnce(Option<&mut Connection>) -> (bool, Reply) + Send>;
 
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
@@ -41,7 +41,7 @@ impl Writer {
     pub async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let (sender, receiver) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -70,7 +70,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
+fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = receiver.blocking_recv() {
@@ -97,7 +97,7 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>) {
         let mut lone_failed = false;
         for job in batch.drain(..) {
             let savepoint = lone || run_cached(&conn, "SAVEPOINT job").is_ok();
-            let (ok, reply) = job(Some(&conn));
+            let (ok, reply) = job(Some(&mut conn));
             if lone {
                 lone_failed = !ok;
             } else if savepoint {

@@ -7,13 +7,16 @@
 //! indexes), so they hold across concurrent writers.
 
 pub mod columns;
+pub mod constraints;
 mod error;
+pub mod queries;
+pub mod write;
 
 use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{Actor, Change, Event, EventFilter, PageRequest, ResourceName, Timestamp};
 
 pub use error::StoreError;
 
@@ -33,7 +36,38 @@ pub enum Access {
     Unauthenticated,
     /// The token is valid but the account is not its user's (or does not exist).
     Denied,
-    Granted(Account),
+    /// The token may act on the account; its changes are made by `actor`.
+    Granted { account: Account, actor: Actor },
+}
+
+/// An event with every event it descends from and every event descending
+/// from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lineage {
+    /// Nearest first, up to the root.
+    pub ancestors: Vec<Event>,
+    pub event: Event,
+    /// In id order.
+    pub descendants: Vec<Event>,
+}
+
+/// An env whose active release was built from a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployed {
+    pub env_name: String,
+    pub release_version: Option<String>,
+    /// When the deploy ended (or, lacking that, was recorded).
+    pub deployed_at: Timestamp,
+    /// The DEPLOY's id.
+    pub event_id: i64,
+}
+
+/// Every event of an app that carried a commit, and where it runs now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitStory {
+    pub commit_id: String,
+    pub events: Vec<Event>,
+    pub deployed_to: Vec<Deployed>,
 }
 
 /// A token as listed to its owner: never the secret.
@@ -103,16 +137,44 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Env>>;
     async fn delete_env(&self, account: &Account, name: &str) -> Result<()>;
 
-    /// Records an event; returns its id once durably committed.
-    async fn create_event(&self, account: &Account, app: &str, event: NewEvent) -> Result<i64>;
-    /// Updates a BUILD or DEPLOY under the terminal-state rule.
+    /// Records an event and its change; returns its id once durably committed.
+    async fn create_event(
+        &self,
+        account: &Account,
+        actor: &Actor,
+        app: &str,
+        event: NewEvent,
+    ) -> Result<i64>;
+    /// Updates a BUILD or DEPLOY under the terminal-state rule, recording a
+    /// change unless nothing changes.
     async fn update_event(
         &self,
         account: &Account,
+        actor: &Actor,
         app: &str,
         event_id: i64,
         update: EventUpdate,
     ) -> Result<Event>;
+    async fn get_event(&self, account: &Account, app: &str, event_id: i64) -> Result<Event>;
+    /// One page of an event's changes, oldest first, `page.limit + 1` at most.
+    async fn event_history(
+        &self,
+        account: &Account,
+        app: &str,
+        event_id: i64,
+        page: &PageRequest<i64>,
+    ) -> Result<Vec<Change>>;
+    async fn event_lineage(&self, account: &Account, app: &str, event_id: i64) -> Result<Lineage>;
+    /// `NotFound` when no event of the app carries the commit.
+    async fn get_commit(
+        &self,
+        account: &Account,
+        app: &str,
+        commit_id: &str,
+    ) -> Result<CommitStory>;
+    /// One page of the account's changes in commit order, `page.limit + 1` at most.
+    async fn list_changes(&self, account: &Account, page: &PageRequest<i64>)
+    -> Result<Vec<Change>>;
     /// One page of an app's events, `page.limit + 1` rows at most.
     async fn list_events(
         &self,
@@ -130,5 +192,59 @@ pub fn known_name(kind: &str, name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(StoreError::not_found(format!("{kind} {name}")))
+    }
+}
+
+impl Deployed {
+    /// The env a DEPLOY put its release in.
+    pub fn of(deploy: Event) -> Deployed {
+        Deployed {
+            env_name: deploy.fields.env_name.unwrap_or_default(),
+            release_version: deploy.fields.release_version,
+            deployed_at: deploy.fields.deployment_end.unwrap_or(deploy.event_time),
+            event_id: deploy.event_id,
+        }
+    }
+}
+
+impl CommitStory {
+    /// The story of a commit from its events and the active deploys that
+    /// carry it; `NotFound` when no event carries it.
+    pub fn new(commit_id: &str, events: Vec<Event>, active: Vec<Event>) -> Result<CommitStory> {
+        if events.is_empty() {
+            return Err(StoreError::not_found(format!("Commit {commit_id}")));
+        }
+        Ok(CommitStory {
+            commit_id: commit_id.to_owned(),
+            events,
+            deployed_to: active.into_iter().map(Deployed::of).collect(),
+        })
+    }
+}
+
+/// The id to list changes after: none means from the first.
+pub fn after_change(page: &PageRequest<i64>) -> i64 {
+    page.after.unwrap_or(0)
+}
+
+/// What a token found by its hash may do: `stored` must match `presented`
+/// (compared in constant time), and the account must exist and allow it.
+pub fn grant(
+    stored: &TokenHash,
+    presented: &TokenHash,
+    account_id: Option<i64>,
+    account_name: Option<String>,
+    allowed: Option<bool>,
+    actor: Actor,
+) -> Access {
+    if !stored.matches(presented) {
+        return Access::Unauthenticated;
+    }
+    match (account_id, account_name, allowed) {
+        (Some(id), Some(name), Some(true)) => Access::Granted {
+            account: Account { id, name },
+            actor,
+        },
+        _ => Access::Denied,
     }
 }

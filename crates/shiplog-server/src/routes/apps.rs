@@ -28,7 +28,7 @@ struct AppListOut<'a> {
     responses((status = 200, body = crate::openapi::AppListOut), crate::openapi::ApiErrors))]
 pub async fn list(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     params: Params,
 ) -> Result<Response, ApiError> {
     let mut scope = vec!["apps".to_owned(), account.name.clone()];
@@ -50,7 +50,7 @@ pub async fn list(
     responses((status = 200, body = crate::openapi::AppEnvelope), crate::openapi::ApiErrors))]
 pub async fn get(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, name)): Segments<(String, String)>,
 ) -> Result<Response, ApiError> {
     let app = state.store.get_app(&account, &name).await?;
@@ -66,7 +66,7 @@ pub async fn get(
     responses((status = 200, body = crate::openapi::AppEnvelope), crate::openapi::ApiErrors))]
 pub async fn create(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, name)): Segments<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
@@ -84,7 +84,7 @@ pub async fn create(
     responses((status = 200, description = "Deleted; the body is empty"), crate::openapi::ApiErrors))]
 pub async fn delete(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, name)): Segments<(String, String)>,
 ) -> Result<Response, ApiError> {
     state.store.delete_app(&account, &name).await?;

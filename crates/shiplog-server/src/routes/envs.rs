@@ -54,7 +54,7 @@ async fn list_envs(
 /// ListEnvs: every env of the account.
 pub async fn list(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     params: Params,
 ) -> Result<Response, ApiError> {
     list_envs(state, account, None, params).await
@@ -66,7 +66,7 @@ pub async fn list(
 /// ListAppEnvs: the envs of one app.
 pub async fn list_of_app(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, app)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, ApiError> {
@@ -79,7 +79,7 @@ pub async fn list_of_app(
     responses((status = 200, body = crate::openapi::EnvEnvelope), crate::openapi::ApiErrors))]
 pub async fn get(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, name)): Segments<(String, String)>,
 ) -> Result<Response, ApiError> {
     let env = state.store.get_env(&account, &name).await?;
@@ -95,7 +95,7 @@ pub async fn get(
     responses((status = 200, body = crate::openapi::EnvEnvelope), crate::openapi::ApiErrors))]
 pub async fn create(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, app, name)): Segments<(String, String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
@@ -113,7 +113,7 @@ pub async fn create(
     responses((status = 200, description = "Deleted; the body is empty"), crate::openapi::ApiErrors))]
 pub async fn delete(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, name)): Segments<(String, String)>,
 ) -> Result<Response, ApiError> {
     state.store.delete_env(&account, &name).await?;

@@ -32,13 +32,16 @@ struct EventListOut<'a> {
 
 async fn create(
     state: SharedState,
-    Authorized(account): Authorized,
+    Authorized(account, actor): Authorized,
     app: String,
     event_type: EventType,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let event = NewEvent::parse(event_type, &body)?;
-    let id = state.store.create_event(&account, &app, event).await?;
+    let id = state
+        .store
+        .create_event(&account, &actor, &app, event)
+        .await?;
     crate::metrics::record_event_written(event_type.as_str());
     Ok(json(&CreatedOut {
         event_id: id.to_string(),
@@ -142,14 +145,17 @@ create_handler!(
 /// UpdateBuildEvent, and UpdateDeployEvent on a DEPLOY.
 pub async fn update(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, actor): Authorized,
     Segments((_, app, event_id)): Segments<(String, String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let update = EventUpdate::parse(&body)?;
     let id = parse_event_id(&event_id)
         .ok_or_else(|| shiplog_domain::DomainError::NotFound(format!("Event {event_id}")))?;
-    let event = state.store.update_event(&account, &app, id, update).await?;
+    let event = state
+        .store
+        .update_event(&account, &actor, &app, id, update)
+        .await?;
     Ok(json(&EventOut { event: &event }))
 }
 
@@ -164,7 +170,7 @@ pub async fn update(
 )]
 pub async fn list(
     State(state): State<SharedState>,
-    Authorized(account): Authorized,
+    Authorized(account, _): Authorized,
     Segments((_, app)): Segments<(String, String)>,
     params: Params,
 ) -> Result<Response, ApiError> {

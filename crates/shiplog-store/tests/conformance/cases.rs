@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use shiplog_domain::Actor;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{NewApp, NewEnv};
 use shiplog_domain::token::hash_token;
@@ -15,8 +16,24 @@ fn name(text: &str) -> ResourceName {
     ResourceName::parse("Name", text).unwrap()
 }
 
+/// An account as a token authorised on it sees it: the account, and the
+/// actor its writes are recorded as.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub account: Account,
+    pub actor: Actor,
+}
+
+impl std::ops::Deref for Grant {
+    type Target = Account;
+
+    fn deref(&self) -> &Account {
+        &self.account
+    }
+}
+
 /// A user with a token, authorised on its own account.
-async fn account(store: &dyn Store, user: &str) -> Account {
+async fn account(store: &dyn Store, user: &str) -> Grant {
     store.create_user(&name(user)).await.unwrap();
     let token = format!("token-of-{user}-0123456789");
     store
@@ -24,7 +41,7 @@ async fn account(store: &dyn Store, user: &str) -> Account {
         .await
         .unwrap();
     match store.authorize(hash_token(&token), user).await.unwrap() {
-        Access::Granted(account) => account,
+        Access::Granted { account, actor } => Grant { account, actor },
         other => panic!("{other:?}"),
     }
 }
@@ -77,6 +94,7 @@ pub async fn events_get_increasing_ids_across_apps(store: Arc<dyn Store>) {
         let id = store
             .create_event(
                 &jdoe,
+                &jdoe.actor,
                 target,
                 event(EventType::Push, json!({"branch": "main"})),
             )
@@ -101,7 +119,7 @@ pub async fn listing_pages_by_key_in_both_orders_without_gaps(store: Arc<dyn Sto
     for _ in 0..25 {
         created.push(
             store
-                .create_event(&jdoe, "a", event(EventType::Push, json!({})))
+                .create_event(&jdoe, &jdoe.actor, "a", event(EventType::Push, json!({})))
                 .await
                 .unwrap(),
         );
@@ -141,6 +159,7 @@ pub async fn filters_select_by_branch_type_and_env(store: Arc<dyn Store>) {
     let push_main = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Push, json!({"branch": "main"})),
         )
@@ -149,6 +168,7 @@ pub async fn filters_select_by_branch_type_and_env(store: Arc<dyn Store>) {
     let build_main = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Build, json!({"branch": "main"})),
         )
@@ -157,6 +177,7 @@ pub async fn filters_select_by_branch_type_and_env(store: Arc<dyn Store>) {
     let build_dev = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Build, json!({"branch": "dev"})),
         )
@@ -165,6 +186,7 @@ pub async fn filters_select_by_branch_type_and_env(store: Arc<dyn Store>) {
     let deploy_dev = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(
                 EventType::Deploy,
@@ -176,6 +198,7 @@ pub async fn filters_select_by_branch_type_and_env(store: Arc<dyn Store>) {
     let deploy_prod = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(
                 EventType::Deploy,
@@ -250,6 +273,7 @@ pub async fn a_terminal_build_is_immutable_but_accepts_repeats(store: Arc<dyn St
     let id = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Build, json!({"build_status": "Running"})),
         )
@@ -257,18 +281,24 @@ pub async fn a_terminal_build_is_immutable_but_accepts_repeats(store: Arc<dyn St
         .unwrap();
     let done = json!({"build_status": "failed", "build_end": "2016-08-30T22:31:11Z"});
     let after = store
-        .update_event(&jdoe, "a", id, update(done.clone()))
+        .update_event(&jdoe, &jdoe.actor, "a", id, update(done.clone()))
         .await
         .unwrap();
     assert_eq!(after.fields.build_status, Some(BuildStatus::Failed));
     let repeat = store
-        .update_event(&jdoe, "a", id, update(done))
+        .update_event(&jdoe, &jdoe.actor, "a", id, update(done))
         .await
         .unwrap();
     assert_eq!(repeat, after);
     let err = domain_error(
         store
-            .update_event(&jdoe, "a", id, update(json!({"build_status": "Success"})))
+            .update_event(
+                &jdoe,
+                &jdoe.actor,
+                "a",
+                id,
+                update(json!({"build_status": "Success"})),
+            )
             .await,
     );
     assert!(matches!(err, DomainError::Immutable(_)), "{err:?}");
@@ -282,6 +312,7 @@ pub async fn racing_terminal_updates_let_exactly_one_win(store: Arc<dyn Store>) 
     let id = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Build, json!({"build_status": "Running"})),
         )
@@ -296,7 +327,9 @@ pub async fn racing_terminal_updates_let_exactly_one_win(store: Arc<dyn Store>) 
             let body = json!({"build_status": status, "build_end": "2016-08-30T22:31:11Z"});
             (
                 status,
-                store.update_event(&jdoe, "a", id, update(body)).await,
+                store
+                    .update_event(&jdoe, &jdoe.actor, "a", id, update(body))
+                    .await,
             )
         }));
     }
@@ -322,8 +355,7 @@ pub async fn a_build_release_version_creates_one_release(store: Arc<dyn Store>) 
     let jdoe = account(&*store, "jdoe").await;
     app(&*store, &jdoe, "a").await;
     let build = store
-        .create_event(
-            &jdoe,
+        .create_event(&jdoe, &jdoe.actor,
             "a",
             event(
                 EventType::Build,
@@ -334,11 +366,11 @@ pub async fn a_build_release_version_creates_one_release(store: Arc<dyn Store>) 
         .unwrap();
     let body = json!({"build_status": "Success", "build_end": "2016-08-30T22:31:11Z", "release_version": "v5"});
     store
-        .update_event(&jdoe, "a", build, update(body.clone()))
+        .update_event(&jdoe, &jdoe.actor, "a", build, update(body.clone()))
         .await
         .unwrap();
     store
-        .update_event(&jdoe, "a", build, update(body))
+        .update_event(&jdoe, &jdoe.actor, "a", build, update(body))
         .await
         .unwrap();
     let releases = list(
@@ -367,7 +399,7 @@ pub async fn racing_release_updates_create_one_release(store: Arc<dyn Store>) {
     for _ in 0..4 {
         builds.push(
             store
-                .create_event(&jdoe, "a", event(EventType::Build, json!({})))
+                .create_event(&jdoe, &jdoe.actor, "a", event(EventType::Build, json!({})))
                 .await
                 .unwrap(),
         );
@@ -377,7 +409,13 @@ pub async fn racing_release_updates_create_one_release(store: Arc<dyn Store>) {
         let (store, jdoe) = (store.clone(), jdoe.clone());
         tasks.push(tokio::spawn(async move {
             store
-                .update_event(&jdoe, "a", build, update(json!({"release_version": "v9"})))
+                .update_event(
+                    &jdoe,
+                    &jdoe.actor,
+                    "a",
+                    build,
+                    update(json!({"release_version": "v9"})),
+                )
                 .await
         }));
     }
@@ -403,6 +441,7 @@ pub async fn releases_get_versions_and_refuse_duplicates(store: Arc<dyn Store>) 
     store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Release, json!({"release_version": "v2"})),
         )
@@ -410,7 +449,12 @@ pub async fn releases_get_versions_and_refuse_duplicates(store: Arc<dyn Store>) 
         .unwrap();
     for _ in 0..2 {
         store
-            .create_event(&jdoe, "a", event(EventType::Release, json!({})))
+            .create_event(
+                &jdoe,
+                &jdoe.actor,
+                "a",
+                event(EventType::Release, json!({})),
+            )
             .await
             .unwrap();
     }
@@ -424,6 +468,7 @@ pub async fn releases_get_versions_and_refuse_duplicates(store: Arc<dyn Store>) 
         store
             .create_event(
                 &jdoe,
+                &jdoe.actor,
                 "a",
                 event(EventType::Release, json!({"release_version": "v3"})),
             )
@@ -439,6 +484,7 @@ pub async fn deploys_create_envs_and_number_themselves(store: Arc<dyn Store>) {
     let release = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(
                 EventType::Release,
@@ -451,6 +497,7 @@ pub async fn deploys_create_envs_and_number_themselves(store: Arc<dyn Store>) {
         store
             .create_event(
                 &jdoe,
+                &jdoe.actor,
                 "a",
                 event(
                     EventType::Deploy,
@@ -488,6 +535,7 @@ pub async fn deploys_create_envs_and_number_themselves(store: Arc<dyn Store>) {
         store
             .create_event(
                 &jdoe,
+                &jdoe.actor,
                 "b",
                 event(EventType::Deploy, json!({"env_name": "prod"})),
             )
@@ -503,6 +551,7 @@ pub async fn parents_must_be_of_the_right_type_and_app(store: Arc<dyn Store>) {
     let push = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Push, json!({"commit_id": "abc"})),
         )
@@ -511,6 +560,7 @@ pub async fn parents_must_be_of_the_right_type_and_app(store: Arc<dyn Store>) {
     let build = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Build, json!({"parent_event_id": push})),
         )
@@ -519,7 +569,12 @@ pub async fn parents_must_be_of_the_right_type_and_app(store: Arc<dyn Store>) {
     let release_parent = json!({"parent_event_id": push.to_string()});
     let err = domain_error(
         store
-            .create_event(&jdoe, "a", event(EventType::Release, release_parent))
+            .create_event(
+                &jdoe,
+                &jdoe.actor,
+                "a",
+                event(EventType::Release, release_parent),
+            )
             .await,
     );
     assert!(matches!(err, DomainError::BadParam(m) if m.contains("parent_event_id")));
@@ -527,6 +582,7 @@ pub async fn parents_must_be_of_the_right_type_and_app(store: Arc<dyn Store>) {
         store
             .create_event(
                 &jdoe,
+                &jdoe.actor,
                 "b",
                 event(EventType::Build, json!({"parent_event_id": push})),
             )
@@ -536,6 +592,7 @@ pub async fn parents_must_be_of_the_right_type_and_app(store: Arc<dyn Store>) {
     let release = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Release, json!({"parent_event_id": build})),
         )
@@ -550,6 +607,7 @@ pub async fn deleting_an_app_takes_its_events_and_envs(store: Arc<dyn Store>) {
     store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(EventType::Deploy, json!({"env_name": "dev"})),
         )
@@ -619,7 +677,10 @@ pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
     let token = hash_token("token-of-jdoe-0123456789");
     assert_eq!(
         store.authorize(token, "jdoe").await.unwrap(),
-        Access::Granted(jdoe)
+        Access::Granted {
+            account: jdoe.account.clone(),
+            actor: jdoe.actor.clone(),
+        }
     );
     assert_eq!(
         store.authorize(token, "other").await.unwrap(),
@@ -641,7 +702,7 @@ pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
     let info = store.add_token("jdoe", second, Some("ci")).await.unwrap();
     assert!(matches!(
         store.authorize(second, "jdoe").await.unwrap(),
-        Access::Granted(_)
+        Access::Granted { .. }
     ));
     store.revoke_token("jdoe", info.id).await.unwrap();
     assert_eq!(
@@ -660,7 +721,7 @@ pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
             .authorize(hash_token("token-of-jdoe-0123456789"), "jdoe")
             .await
             .unwrap(),
-        Access::Granted(_)
+        Access::Granted { .. }
     ));
     assert!(store.revoke_token("jdoe", 9_999).await.is_err());
 }
@@ -672,12 +733,13 @@ pub async fn a_refused_write_changes_nothing(store: Arc<dyn Store>) {
     // A deploy whose parent is wrong is refused after its env would have
     // been created: the env must not remain.
     let push = store
-        .create_event(&jdoe, "a", event(EventType::Push, json!({})))
+        .create_event(&jdoe, &jdoe.actor, "a", event(EventType::Push, json!({})))
         .await
         .unwrap();
     let refused = store
         .create_event(
             &jdoe,
+            &jdoe.actor,
             "a",
             event(
                 EventType::Deploy,

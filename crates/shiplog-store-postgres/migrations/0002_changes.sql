@@ -1,0 +1,31 @@
+-- When a commit was made (any event), and when a deploy began and ended and
+-- whether it repaired production.
+ALTER TABLE events ADD COLUMN commit_time_ms BIGINT;
+ALTER TABLE events ADD COLUMN deployment_start_ms BIGINT;
+ALTER TABLE events ADD COLUMN deployment_end_ms BIGINT;
+ALTER TABLE events ADD COLUMN hotfix BOOLEAN;
+
+-- GetCommit, and the descendants of an event in its lineage.
+CREATE INDEX events_by_commit ON events (app_id, commit_id, id) WHERE commit_id IS NOT NULL;
+CREATE INDEX events_by_parent ON events (parent_event_id) WHERE parent_event_id IS NOT NULL;
+
+-- Every accepted write to an event. Ids come from a sequence taken under
+-- the writers' advisory lock, so they increase in commit order across
+-- instances. `fields` maps each changed field to [old, new]; `event` is the
+-- event right after the change; both, and `actor`, are JSON text.
+CREATE TABLE changes (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    app_id BIGINT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    event_id BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+
+-- ListChanges pages by account; an event's history by app and event (the
+-- app prefix also serves the cascade when an app is deleted).
+CREATE INDEX changes_by_account ON changes (account_id, id);
+CREATE INDEX changes_by_event ON changes (app_id, event_id, id);

@@ -1,0 +1,164 @@
+//! SQL that both backends run as written: `$N` placeholders numbered in
+//! the order they first appear, which PostgreSQL and SQLite bind alike.
+
+use std::sync::LazyLock;
+
+use shiplog_domain::{BuildStatus, DeploymentStatus};
+
+use crate::columns::{CHANGE_COLUMNS, EVENT_COLUMNS};
+use crate::write::Counter;
+
+pub const INSERT_CHANGE: &str = "INSERT INTO changes \
+     (account_id, app_id, event_id, at_ms, kind, actor, fields, event) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+
+/// An event's changes after a change id: (app id, event id, after, limit).
+pub static EVENT_HISTORY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes c JOIN apps a ON a.id = c.app_id \
+         WHERE c.app_id = $1 AND c.event_id = $2 AND c.id > $3 ORDER BY c.id LIMIT $4"
+    )
+});
+
+/// An account's changes after a change id: (account id, after, limit).
+pub static ACCOUNT_CHANGES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes c JOIN apps a ON a.id = c.app_id \
+         WHERE c.account_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3"
+    )
+});
+
+/// The ancestors of an event, nearest first: (event id, app id).
+pub static ANCESTORS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH RECURSIVE chain (ancestor_id, depth) AS ( \
+             SELECT parent_event_id, 1 FROM events \
+             WHERE id = $1 AND app_id = $2 AND parent_event_id IS NOT NULL \
+             UNION ALL \
+             SELECT e.parent_event_id, chain.depth + 1 FROM events e \
+             JOIN chain ON e.id = chain.ancestor_id \
+             WHERE e.parent_event_id IS NOT NULL AND chain.depth < {MAX_DEPTH}) \
+         SELECT {EVENT_COLUMNS} FROM events JOIN chain ON id = chain.ancestor_id \
+         WHERE app_id = $2 ORDER BY chain.depth"
+    )
+});
+
+/// Every event whose chain of parents leads to an event, in id order:
+/// (event id, app id).
+pub static DESCENDANTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH RECURSIVE tree (descendant_id) AS ( \
+             SELECT id FROM events WHERE parent_event_id = $1 AND app_id = $2 \
+             UNION \
+             SELECT e.id FROM events e JOIN tree ON e.parent_event_id = tree.descendant_id) \
+         SELECT {EVENT_COLUMNS} FROM events \
+         WHERE id IN (SELECT descendant_id FROM tree) ORDER BY id"
+    )
+});
+
+/// A chain of parents is at most PUSH ← BUILD ← RELEASE ← DEPLOY; the
+/// bound only guards against data no write path makes.
+const MAX_DEPTH: u32 = 16;
+
+/// Every event of an app with a commit id: (app id, commit id).
+pub static COMMIT_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {EVENT_COLUMNS} FROM events WHERE app_id = $1 AND commit_id = $2 ORDER BY id")
+});
+
+/// The newest deploy that ended `Ok` of each env of an app, where it
+/// carried a commit: (app id, commit id).
+pub static ACTIVE_DEPLOYS_OF_COMMIT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id IN ( \
+             SELECT (SELECT d.id FROM events d \
+                     WHERE d.app_id = $1 AND d.env_name = v.name AND d.event_type = 'DEPLOY' \
+                       AND d.deployment_status = 'Ok' \
+                     ORDER BY d.id DESC LIMIT 1) \
+             FROM envs v WHERE v.app_id = $1) \
+         AND commit_id = $2 ORDER BY env_name"
+    )
+});
+
+/// A token by its hash, with the account a request names and whether the
+/// token's user may act on it: (account name, token hash). Columns: stored
+/// hash, account id, account name, allowed, token id, token label, user.
+pub const AUTHORIZE: &str = "SELECT t.hash, a.id, a.name, \
+         (a.id = t.user_id OR EXISTS (SELECT 1 FROM memberships m \
+             WHERE m.account_id = a.id AND m.user_id = t.user_id)), \
+         t.id, t.label, u.name \
+     FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users a ON a.name = $1 \
+     WHERE t.hash = $2 AND t.revoked_ms IS NULL";
+
+/// Inserts an event: (app id, type, time, then every column of
+/// [`EVENT_COLUMNS`] after the first four, in its order).
+pub const INSERT_EVENT: &str = "INSERT INTO events (app_id, event_type, event_time_ms, \
+     author_name, author_username, branch, commit_id, commit_msg, commit_url, repo_name, \
+     repo_owner, repo_provider, repo_url, auto_build, build_end_ms, build_id, build_provider, \
+     build_start_ms, build_status, build_url, parent_event_id, release_version, auto_deploy, \
+     deployment_id, deployment_number, deployment_status, deployment_type, env_name, \
+     commit_time_ms, deployment_start_ms, deployment_end_ms, hotfix) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) RETURNING id";
+
+/// One event of an app: (event id, app id).
+pub static LOAD_EVENT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND app_id = $2"));
+
+/// The RELEASE of an app with a version: (app id, version).
+pub static FIND_RELEASE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM events \
+         WHERE app_id = $1 AND event_type = 'RELEASE' AND release_version = $2"
+    )
+});
+
+/// The app an env belongs to: (account id, env name).
+pub const ENV_APP_ID: &str = "SELECT app_id FROM envs WHERE account_id = $1 AND name = $2";
+
+/// Increments an app's counter and returns it: (app id).
+pub fn bump_counter(counter: Counter) -> &'static str {
+    match counter {
+        Counter::Release => {
+            "UPDATE apps SET release_seq = release_seq + 1 WHERE id = $1 RETURNING release_seq"
+        }
+        Counter::Deploy => {
+            "UPDATE apps SET deploy_seq = deploy_seq + 1 WHERE id = $1 RETURNING deploy_seq"
+        }
+    }
+}
+
+/// The conditional update of a BUILD: (build_end, build_status,
+/// release_version, event id). It matches only a non-terminal row, so of
+/// racing writers exactly one changes a terminal state.
+pub static UPDATE_BUILD_UNLESS_TERMINAL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE events SET build_end_ms = $1, build_status = $2, release_version = $3 \
+         WHERE id = $4 AND {}",
+        not_terminal(
+            "build_status",
+            BuildStatus::TERMINAL.iter().map(|s| s.as_str())
+        )
+    )
+});
+
+/// The conditional update of a DEPLOY: (deployment_status, deployment_end,
+/// event id).
+pub static UPDATE_DEPLOY_UNLESS_TERMINAL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE events SET deployment_status = $1, deployment_end_ms = $2 \
+         WHERE id = $3 AND {}",
+        not_terminal(
+            "deployment_status",
+            DeploymentStatus::TERMINAL.iter().map(|s| s.as_str())
+        )
+    )
+});
+
+/// The terminal statuses are constants of the domain, written as literals.
+fn not_terminal<'a>(column: &str, terminal: impl Iterator<Item = &'a str>) -> String {
+    let quoted: Vec<_> = terminal.map(|s| format!("'{s}'")).collect();
+    format!(
+        "({column} IS NULL OR {column} NOT IN ({}))",
+        quoted.join(", ")
+    )
+}

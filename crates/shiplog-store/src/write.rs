@@ -1,0 +1,287 @@
+//! The one write path for events: every rule that involves other rows
+//! (parents, releases from builds, release versions, deploy defaults, the
+//! terminal-state rule and its retry) and the change record of each write,
+//! over the small transaction interface each backend implements.
+//!
+//! Both backends run these functions inside their group-commit transaction,
+//! so an event and the changes it causes commit together or not at all.
+
+use async_trait::async_trait;
+use futures_util::FutureExt;
+use shiplog_domain::input::{EventUpdate, NewEvent};
+use shiplog_domain::rules::{self, UpdateOutcome};
+use shiplog_domain::{Actor, DomainError, Event, EventFields, EventType, NewChange, Timestamp};
+
+use crate::columns::AppRow;
+use crate::{Account, Result, StoreError};
+
+/// The per-app counters behind generated values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    Release,
+    Deploy,
+}
+
+/// What the write path needs of a backend's open write transaction.
+#[async_trait]
+pub trait WriteTx: Send {
+    async fn find_app(&mut self, account: &Account, name: &str) -> Result<AppRow>;
+    async fn load_event(&mut self, app: &AppRow, event_id: i64) -> Result<Option<Event>>;
+    /// The RELEASE of `app` with this version.
+    async fn find_release(&mut self, app: &AppRow, version: &str) -> Result<Option<Event>>;
+    /// The app an env of the account belongs to, if the env exists.
+    async fn env_app_id(&mut self, account_id: i64, env: &str) -> Result<Option<i64>>;
+    /// Creates an env of `app` with no description, tags or vars.
+    async fn create_env(&mut self, account_id: i64, app: &AppRow, env: &str) -> Result<()>;
+    /// Increments one of the app's counters and returns its new value.
+    async fn bump_counter(&mut self, app: &AppRow, counter: Counter) -> Result<i64>;
+    /// Inserts an event and returns its id.
+    async fn insert_event(
+        &mut self,
+        app: &AppRow,
+        event_type: EventType,
+        event_time: Timestamp,
+        fields: &EventFields,
+    ) -> Result<i64>;
+    /// Stores the updatable fields of a BUILD or DEPLOY unless it is
+    /// terminal; false if it was (another writer got there first).
+    async fn update_unless_terminal(
+        &mut self,
+        event_id: i64,
+        event_type: EventType,
+        next: &EventFields,
+    ) -> Result<bool>;
+    /// Records a change and returns its id.
+    async fn insert_change(
+        &mut self,
+        account_id: i64,
+        app: &AppRow,
+        actor: &Actor,
+        change: &NewChange,
+    ) -> Result<i64>;
+}
+
+/// Runs a write on a backend whose transaction never waits (SQLite's, on
+/// its writer thread): the future is ready at its first poll.
+pub fn run_ready<T>(write: impl Future<Output = Result<T>>) -> Result<T> {
+    write.now_or_never().unwrap_or_else(|| {
+        Err(StoreError::Internal(
+            "a synchronous write transaction had to wait".into(),
+        ))
+    })
+}
+
+/// Records `event` in the app named `app`, with its change.
+pub async fn create_event<T: WriteTx>(
+    tx: &mut T,
+    account: &Account,
+    actor: &Actor,
+    app: &str,
+    event: NewEvent,
+) -> Result<i64> {
+    let app = tx.find_app(account, app).await?;
+    let now = Timestamp::now();
+    let NewEvent {
+        event_type,
+        mut fields,
+    } = event;
+    match event_type {
+        EventType::Build => {
+            if let Some(id) = fields.parent_event_id {
+                parent(tx, &app, id, event_type).await?;
+            }
+        }
+        EventType::Release => {
+            if let Some(id) = fields.parent_event_id {
+                let build = parent(tx, &app, id, event_type).await?;
+                rules::inherit_from_build(&mut fields, &build.fields);
+            }
+            match &fields.release_version {
+                Some(version) => {
+                    if tx.find_release(&app, version).await?.is_some() {
+                        return Err(StoreError::already_exists(format!("Release {version}")));
+                    }
+                }
+                None => fields.release_version = Some(next_release_version(tx, &app).await?),
+            }
+        }
+        EventType::Deploy => {
+            let env = fields.env_name.clone().unwrap_or_default();
+            ensure_deploy_env(tx, account.id, &app, &env).await?;
+            let release = match (fields.parent_event_id, &fields.release_version) {
+                (Some(id), _) => Some(parent(tx, &app, id, event_type).await?),
+                (None, Some(version)) => tx.find_release(&app, version).await?,
+                (None, None) => None,
+            };
+            if let Some(release) = release {
+                rules::inherit_from_release(&mut fields, &release);
+            }
+            let number = match fields.deployment_number {
+                Some(_) => 0,
+                None => tx.bump_counter(&app, Counter::Deploy).await?,
+            };
+            rules::fill_deploy_defaults(&mut fields, now, number);
+        }
+        EventType::Push | EventType::PullRequest | EventType::DockerImage => {}
+    }
+    let id = record_new(tx, account, actor, &app, event_type, now, fields.clone()).await?;
+    if event_type == EventType::Build
+        && let Some(version) = &fields.release_version
+    {
+        ensure_release_of_build(tx, account, actor, &app, id, version, &fields, now).await?;
+    }
+    Ok(id)
+}
+
+/// Applies `update` to a BUILD or DEPLOY under the terminal-state rule,
+/// recording a change unless nothing changes.
+pub async fn update_event<T: WriteTx>(
+    tx: &mut T,
+    account: &Account,
+    actor: &Actor,
+    app: &str,
+    event_id: i64,
+    update: &EventUpdate,
+) -> Result<Event> {
+    let app = tx.find_app(account, app).await?;
+    let now = Timestamp::now();
+    let not_found = || StoreError::not_found(format!("Event {event_id}"));
+    let current = tx.load_event(&app, event_id).await?.ok_or_else(not_found)?;
+    let next =
+        match rules::apply_update(event_id, current.event_type, &current.fields, update, now)? {
+            UpdateOutcome::Unchanged => return Ok(current),
+            UpdateOutcome::Changed(next) => *next,
+        };
+    if !tx
+        .update_unless_terminal(event_id, current.event_type, &next)
+        .await?
+    {
+        // Another writer made it terminal first: judge the update again.
+        let latest = tx.load_event(&app, event_id).await?.ok_or_else(not_found)?;
+        return match rules::apply_update(event_id, latest.event_type, &latest.fields, update, now)?
+        {
+            UpdateOutcome::Unchanged => Ok(latest),
+            UpdateOutcome::Changed(_) => Err(StoreError::Internal(format!(
+                "event {event_id} changed under a conditional update"
+            ))),
+        };
+    }
+    let after = Event {
+        fields: next,
+        ..current.clone()
+    };
+    if let Some(change) = NewChange::between(Some(&current), &after, now) {
+        tx.insert_change(account.id, &app, actor, &change).await?;
+    }
+    if after.event_type == EventType::Build
+        && let Some(version) = &update.release_version
+    {
+        ensure_release_of_build(
+            tx,
+            account,
+            actor,
+            &app,
+            event_id,
+            version,
+            &after.fields,
+            now,
+        )
+        .await?;
+    }
+    Ok(after)
+}
+
+/// Inserts a new event and the change that records its creation.
+async fn record_new<T: WriteTx>(
+    tx: &mut T,
+    account: &Account,
+    actor: &Actor,
+    app: &AppRow,
+    event_type: EventType,
+    now: Timestamp,
+    fields: EventFields,
+) -> Result<i64> {
+    let event_id = tx.insert_event(app, event_type, now, &fields).await?;
+    let event = Event {
+        app_name: app.name.clone(),
+        event_id,
+        event_time: now,
+        event_type,
+        fields,
+    };
+    if let Some(change) = NewChange::between(None, &event, now) {
+        tx.insert_change(account.id, app, actor, &change).await?;
+    }
+    Ok(event_id)
+}
+
+/// The parent an event names, which must be an event of the same app of one
+/// of the types the child allows.
+async fn parent<T: WriteTx>(tx: &mut T, app: &AppRow, id: i64, child: EventType) -> Result<Event> {
+    let allowed = rules::allowed_parents(child);
+    tx.load_event(app, id)
+        .await?
+        .filter(|event| allowed.contains(&event.event_type))
+        .ok_or_else(|| {
+            let types: Vec<_> = allowed.iter().map(|t| t.as_str()).collect();
+            DomainError::bad_param(
+                "parent_event_id",
+                format!(
+                    "event {id} is not a {} event of app {}",
+                    types.join(" or "),
+                    app.name
+                ),
+            )
+            .into()
+        })
+}
+
+/// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
+/// account has no env of that name.
+async fn ensure_deploy_env<T: WriteTx>(
+    tx: &mut T,
+    account_id: i64,
+    app: &AppRow,
+    env: &str,
+) -> Result<()> {
+    match tx.env_app_id(account_id, env).await? {
+        Some(app_id) if app_id == app.id => Ok(()),
+        Some(_) => Err(DomainError::bad_param(
+            "env_name",
+            format!("Env {env} belongs to another app"),
+        )
+        .into()),
+        None => tx.create_env(account_id, app, env).await,
+    }
+}
+
+/// Records the RELEASE a build reported, unless the app already has it.
+#[allow(clippy::too_many_arguments)]
+async fn ensure_release_of_build<T: WriteTx>(
+    tx: &mut T,
+    account: &Account,
+    actor: &Actor,
+    app: &AppRow,
+    build_id: i64,
+    version: &str,
+    build: &EventFields,
+    now: Timestamp,
+) -> Result<()> {
+    if tx.find_release(app, version).await?.is_some() {
+        return Ok(());
+    }
+    let release = rules::release_of_build(build_id, build, version);
+    record_new(tx, account, actor, app, EventType::Release, now, release)
+        .await
+        .map(|_| ())
+}
+
+/// The next `vN` the app has not used.
+async fn next_release_version<T: WriteTx>(tx: &mut T, app: &AppRow) -> Result<String> {
+    loop {
+        let version = rules::release_version(tx.bump_counter(app, Counter::Release).await?);
+        if tx.find_release(app, &version).await?.is_none() {
+            return Ok(version);
+        }
+    }
+}
