@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde::Serialize;
 use serde_json::Value;
+use shiplog_api::EventOut;
 use shiplog_domain::{
     BuildStatus, Event, EventFields, EventType, RepoProvider, Timestamp, event::CommitFields,
 };
@@ -21,7 +22,7 @@ use shiplog_domain::{
 pub struct Floor {
     token: String,
     next_id: AtomicI64,
-    page: Vec<Event>,
+    page: Vec<EventOut>,
 }
 
 type Shared = Arc<Floor>;
@@ -52,7 +53,7 @@ struct CreatedOut {
 #[derive(Serialize)]
 struct EventListOut<'a> {
     app_name: &'a str,
-    events: &'a [Event],
+    events: &'a [EventOut],
     marker: Option<&'a str>,
 }
 
@@ -107,7 +108,7 @@ async fn list(
 }
 
 /// Ten events as ListEvents returns them: pushes and builds on one branch.
-fn sample_page() -> Vec<Event> {
+fn sample_page() -> Vec<EventOut> {
     (0..10)
         .map(|i| {
             let build = i % 2 == 1;
@@ -156,6 +157,7 @@ fn sample_page() -> Vec<Event> {
                 },
                 fields,
             }
+            .into()
         })
         .collect()
 }

@@ -1,11 +1,11 @@
 //! Events: their types, the enumerated field values, and their wire shape.
 //!
 //! One flat [`EventFields`] holds every field any event type can carry; the
-//! type decides which of them exist on the wire ([`EventType::fields`]). The
-//! same table drives parsing request bodies and serialising responses, so the
-//! two cannot drift apart.
+//! type decides which of them it carries ([`EventType::fields`]). The same
+//! table drives parsing request bodies here and writing responses in
+//! `shiplog-api`, so the two cannot drift apart.
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 
 use crate::Timestamp;
 
@@ -38,6 +38,18 @@ macro_rules! value_enum {
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not one of {}",
+                        Self::accepted()
+                    ))
+                })
             }
         }
     };
@@ -358,82 +370,9 @@ pub struct Event {
     pub fields: EventFields,
 }
 
-impl Serialize for Event {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let fields = self.event_type.fields();
-        let mut map = serializer.serialize_map(Some(4 + fields.len()))?;
-        map.serialize_entry("app_name", &self.app_name)?;
-        map.serialize_entry("event_id", &self.event_id)?;
-        map.serialize_entry("event_time", &self.event_time)?;
-        map.serialize_entry("event_type", &self.event_type)?;
-        let f = &self.fields;
-        let c = &f.commit;
-        for field in fields {
-            let key = field.key();
-            match field {
-                Field::AuthorName => map.serialize_entry(key, &c.author_name)?,
-                Field::AuthorUsername => map.serialize_entry(key, &c.author_username)?,
-                Field::Branch => map.serialize_entry(key, &c.branch)?,
-                Field::CommitId => map.serialize_entry(key, &c.commit_id)?,
-                Field::CommitMsg => map.serialize_entry(key, &c.commit_msg)?,
-                Field::CommitTime => map.serialize_entry(key, &c.commit_time)?,
-                Field::CommitUrl => map.serialize_entry(key, &c.commit_url)?,
-                Field::RepoName => map.serialize_entry(key, &c.repo_name)?,
-                Field::RepoOwner => map.serialize_entry(key, &c.repo_owner)?,
-                Field::RepoProvider => map.serialize_entry(key, &c.repo_provider)?,
-                Field::RepoUrl => map.serialize_entry(key, &c.repo_url)?,
-                Field::AutoBuild => map.serialize_entry(key, &f.auto_build)?,
-                Field::BuildEnd => map.serialize_entry(key, &f.build_end)?,
-                Field::BuildId => map.serialize_entry(key, &f.build_id)?,
-                Field::BuildProvider => map.serialize_entry(key, &f.build_provider)?,
-                Field::BuildStart => map.serialize_entry(key, &f.build_start)?,
-                Field::BuildStatus => map.serialize_entry(key, &f.build_status)?,
-                Field::BuildUrl => map.serialize_entry(key, &f.build_url)?,
-                // A string on the wire, as the original service returned it.
-                Field::ParentEventId => {
-                    map.serialize_entry(key, &f.parent_event_id.map(|id| id.to_string()))?
-                }
-                Field::ReleaseVersion => map.serialize_entry(key, &f.release_version)?,
-                Field::AutoDeploy => map.serialize_entry(key, &f.auto_deploy)?,
-                Field::DeploymentId => map.serialize_entry(key, &f.deployment_id)?,
-                Field::DeploymentNumber => map.serialize_entry(key, &f.deployment_number)?,
-                Field::DeploymentStatus => map.serialize_entry(key, &f.deployment_status)?,
-                Field::DeploymentType => map.serialize_entry(key, &f.deployment_type)?,
-                Field::DeploymentEnd => map.serialize_entry(key, &f.deployment_end)?,
-                Field::DeploymentStart => map.serialize_entry(key, &f.deployment_start)?,
-                Field::Hotfix => map.serialize_entry(key, &f.hotfix)?,
-                Field::EnvName => map.serialize_entry(key, &f.env_name)?,
-            }
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_push_event_serialises_in_contract_order_with_nulls() {
-        let event = Event {
-            app_name: "example-node".into(),
-            event_id: 1800,
-            event_time: Timestamp::parse("2016-08-30T22:30:44.439Z").unwrap(),
-            event_type: EventType::Push,
-            fields: EventFields {
-                commit: CommitFields {
-                    branch: Some("origin/master".into()),
-                    ..Default::default()
-                },
-                build_id: Some("ignored for pushes".into()),
-                ..Default::default()
-            },
-        };
-        assert_eq!(
-            serde_json::to_string(&event).unwrap(),
-            r#"{"app_name":"example-node","event_id":1800,"event_time":"2016-08-30T22:30:44.439Z","event_type":"PUSH","author_name":null,"author_username":null,"branch":"origin/master","commit_id":null,"commit_msg":null,"commit_time":null,"commit_url":null,"repo_name":null,"repo_owner":null,"repo_provider":null,"repo_url":null}"#
-        );
-    }
 
     #[test]
     fn every_type_lists_its_fields_alphabetically() {

@@ -1,4 +1,4 @@
-//! Applications and environments, and their wire shapes.
+//! Applications and environments, and the bodies that create them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -126,69 +126,6 @@ fn env_var(item: &Value) -> Result<EnvVar, DomainError> {
         name: field("name")?,
         value: field("value")?,
     })
-}
-
-/// An app on the wire.
-#[derive(Debug, Serialize)]
-pub struct AppOut<'a> {
-    pub api_url: String,
-    pub created: Timestamp,
-    pub description: &'a Option<String>,
-    pub html_url: String,
-    pub latest_build: &'a Option<Event>,
-    pub latest_release: &'a Option<Event>,
-    pub name: &'a str,
-    pub owner: &'a str,
-}
-
-impl<'a> AppOut<'a> {
-    /// `public_url` is the server's base URL, without a trailing slash.
-    pub fn new(app: &'a App, public_url: &str) -> Self {
-        let url = format!("{public_url}/{}/apps/{}", app.owner, app.name);
-        AppOut {
-            api_url: url.clone(),
-            created: app.created,
-            description: &app.description,
-            html_url: url,
-            latest_build: &app.latest_build,
-            latest_release: &app.latest_release,
-            name: &app.name,
-            owner: &app.owner,
-        }
-    }
-}
-
-/// An env on the wire.
-#[derive(Debug, Serialize)]
-pub struct EnvOut<'a> {
-    pub active_release_version: &'a Option<String>,
-    pub api_url: String,
-    pub app_name: &'a str,
-    pub description: &'a Option<String>,
-    pub html_url: String,
-    pub last_deployment: &'a Option<Event>,
-    pub name: &'a str,
-    pub owner: &'a str,
-    pub tags: &'a [String],
-    pub vars: &'a [EnvVar],
-}
-
-impl<'a> EnvOut<'a> {
-    pub fn new(env: &'a Env, public_url: &str) -> Self {
-        let url = format!("{public_url}/{}/envs/{}", env.owner, env.name);
-        EnvOut {
-            active_release_version: &env.active_release_version,
-            api_url: url.clone(),
-            app_name: &env.app_name,
-            description: &env.description,
-            html_url: url,
-            last_deployment: &env.last_deployment,
-            name: &env.name,
-            owner: &env.owner,
-            tags: &env.tags,
-            vars: &env.vars,
-        }
-    }
 }
 
 #[cfg(test)]

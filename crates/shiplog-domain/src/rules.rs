@@ -139,6 +139,14 @@ pub fn allowed_parents(event_type: EventType) -> &'static [EventType] {
     }
 }
 
+/// A BUILD of a PUSH or PULLREQUEST learns when its commit was made, so
+/// that lead time can start there; its other fields stay as sent.
+pub fn inherit_from_push(build: &mut EventFields, push: &EventFields) {
+    if build.commit.commit_time.is_none() {
+        build.commit.commit_time = push.commit.commit_time;
+    }
+}
+
 /// A RELEASE made from `build`: it takes the build's commit fields and
 /// `build_id` wherever it does not say otherwise.
 pub fn inherit_from_build(release: &mut EventFields, build: &EventFields) {

@@ -2,7 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use shiplog_api::{ErrorBody, ErrorDetail};
 use shiplog_domain::DomainError;
 use shiplog_store::StoreError;
 
@@ -46,17 +46,6 @@ impl From<StoreError> for ApiError {
             StoreError::Config(detail) | StoreError::Internal(detail) => ApiError::Internal(detail),
         }
     }
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
-    message: &'a str,
 }
 
 impl ApiError {
@@ -126,8 +115,8 @@ impl IntoResponse for ApiError {
         let (status, code, message) = self.parts();
         let body = serde_json::to_vec(&ErrorBody {
             error: ErrorDetail {
-                code,
-                message: &message,
+                code: code.to_owned(),
+                message,
             },
         })
         .expect("error bodies serialise");

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pagination;
 pub mod routes;
 pub mod startup;
 pub mod state;

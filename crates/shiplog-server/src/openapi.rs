@@ -1,39 +1,20 @@
 //! The OpenAPI 3.1 description of the API, generated from the handlers'
-//! annotations and the wire shapes below, served at `/-/openapi.json`.
-//!
-//! The shapes here describe what the domain's serialisers write; the
-//! committed `openapi.json` and the schema-driven fuzzing in CI keep the two
-//! in step.
+//! annotations and the wire types of `shiplog-api`, served at
+//! `/-/openapi.json`. Only the path and query parameters are described
+//! here, since axum reads those without a type of their own.
 
-#![allow(dead_code)] // The shapes exist for their schemas only.
+#![allow(dead_code)] // The parameter structs exist for their schemas only.
 
 use std::sync::LazyLock;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::Value;
+use shiplog_api::ErrorBody;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
 
 use crate::routes;
-
-/// An error answer.
-#[derive(ToSchema, Serialize)]
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct ErrorDetail {
-    /// A stable machine code: `MalformedRequest`, `BadParam`, `MissingParam`,
-    /// `AuthenticationFailed`, `AccessDenied`, `NotFound`,
-    /// `UnsupportedHttpMethod`, `AlreadyExists`, `ImmutableEvent`,
-    /// `PayloadTooLarge`, `InternalServerError`, `ServiceUnavailable`.
-    code: String,
-    /// What went wrong, for people.
-    message: String,
-}
 
 /// The errors every API call may answer.
 #[derive(IntoResponses)]
@@ -60,222 +41,6 @@ pub enum ApiErrors {
     /// overloaded; retry after the `Retry-After` seconds.
     #[response(status = 503)]
     Unavailable(ErrorBody),
-}
-
-/// The fields of the commit an event is about. Strings are limited to
-/// 4 KiB, `commit_msg` to 64 KiB; numbers are accepted for strings.
-#[derive(ToSchema, Serialize)]
-pub struct CommitFieldsIn {
-    author_name: Option<String>,
-    author_username: Option<String>,
-    branch: Option<String>,
-    commit_id: Option<String>,
-    commit_msg: Option<String>,
-    commit_url: Option<String>,
-    repo_name: Option<String>,
-    repo_owner: Option<String>,
-    /// `bitbucket`, `bitbucketserver`, `github`, `githubenterprise`,
-    /// `gitlab` or `azuredevops`, in any letter case.
-    repo_provider: Option<String>,
-    repo_url: Option<String>,
-}
-
-/// The body of CreateBuildEvent: the commit fields and these.
-#[derive(ToSchema, Serialize)]
-pub struct BuildEventIn {
-    #[schema(inline)]
-    #[serde(flatten)]
-    commit: CommitFieldsIn,
-    /// A boolean, or the string `"true"` or `"false"`.
-    auto_build: Option<bool>,
-    /// RFC 3339 date-time; needed before a terminal `build_status`.
-    build_end: Option<String>,
-    build_id: Option<String>,
-    build_provider: Option<String>,
-    /// RFC 3339 date-time.
-    build_start: Option<String>,
-    /// `Waiting`, `Queued`, `Running`, or the terminal `Success`, `Failed`,
-    /// `TimedOut`, `Cancelled`, in any letter case.
-    build_status: Option<String>,
-    build_url: Option<String>,
-    /// A PUSH or PULLREQUEST event of the same app, as a string or number.
-    parent_event_id: Option<String>,
-    /// Records a RELEASE of this version with the build as parent.
-    release_version: Option<String>,
-}
-
-/// The body of CreateReleaseEvent: the commit fields and these.
-#[derive(ToSchema, Serialize)]
-pub struct ReleaseEventIn {
-    #[schema(inline)]
-    #[serde(flatten)]
-    commit: CommitFieldsIn,
-    build_id: Option<String>,
-    /// A BUILD event of the same app.
-    parent_event_id: Option<String>,
-    /// Assigned (`v1`, `v2`, …) when absent.
-    release_version: Option<String>,
-}
-
-/// The body of CreateDeployEvent: the commit fields and these.
-#[derive(ToSchema, Serialize)]
-pub struct DeployEventIn {
-    #[schema(inline)]
-    #[serde(flatten)]
-    commit: CommitFieldsIn,
-    auto_deploy: Option<bool>,
-    /// Assigned (`d-…`) when absent.
-    deployment_id: Option<String>,
-    /// Assigned when absent.
-    deployment_number: Option<String>,
-    /// `Pending`, `InProgress`, or the terminal `Ok`, `Failed`, `Aborted`.
-    deployment_status: Option<String>,
-    /// `Deploy` (default), `Restart` or `Terminate`.
-    deployment_type: Option<String>,
-    /// Required; the env is created if the app lacks it.
-    env_name: Option<String>,
-    /// A RELEASE event of the same app.
-    parent_event_id: Option<String>,
-    release_version: Option<String>,
-}
-
-/// The body of UpdateBuildEvent (on a BUILD) or UpdateDeployEvent (on a DEPLOY).
-#[derive(ToSchema, Serialize)]
-pub struct EventUpdateIn {
-    build_end: Option<String>,
-    build_status: Option<String>,
-    release_version: Option<String>,
-    deployment_status: Option<String>,
-}
-
-/// The answer of an event creation.
-#[derive(ToSchema, Serialize)]
-pub struct CreatedOut {
-    /// The new event's id, as a string.
-    event_id: String,
-}
-
-/// An event. The first four fields are always present; then come every
-/// field of its type in alphabetical order, `null` when unknown.
-#[derive(ToSchema, Serialize)]
-pub struct EventOut {
-    app_name: String,
-    event_id: i64,
-    /// When shiplog recorded the event (UTC, milliseconds).
-    event_time: String,
-    /// `PUSH`, `PULLREQUEST`, `BUILD`, `RELEASE`, `DEPLOY` or `DOCKERIMAGE`.
-    event_type: String,
-    author_name: Option<String>,
-    author_username: Option<String>,
-    auto_build: Option<bool>,
-    auto_deploy: Option<bool>,
-    branch: Option<String>,
-    build_end: Option<String>,
-    build_id: Option<String>,
-    build_provider: Option<String>,
-    build_start: Option<String>,
-    build_status: Option<String>,
-    build_url: Option<String>,
-    commit_id: Option<String>,
-    commit_msg: Option<String>,
-    commit_url: Option<String>,
-    deployment_id: Option<String>,
-    deployment_number: Option<String>,
-    deployment_status: Option<String>,
-    deployment_type: Option<String>,
-    env_name: Option<String>,
-    /// The parent's id, as a string.
-    parent_event_id: Option<String>,
-    release_version: Option<String>,
-    repo_name: Option<String>,
-    repo_owner: Option<String>,
-    repo_provider: Option<String>,
-    repo_url: Option<String>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct EventEnvelope {
-    event: EventOut,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct EventListOut {
-    app_name: String,
-    events: Vec<EventOut>,
-    /// Pass back as `marker` for the next page; `null` on the last page.
-    marker: Option<String>,
-}
-
-/// The body of CreateApp.
-#[derive(ToSchema, Serialize)]
-pub struct AppIn {
-    description: Option<String>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct AppOut {
-    api_url: String,
-    created: String,
-    description: Option<String>,
-    html_url: String,
-    /// The newest BUILD event.
-    latest_build: Option<EventOut>,
-    /// The newest RELEASE event.
-    latest_release: Option<EventOut>,
-    name: String,
-    owner: String,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct AppEnvelope {
-    app: AppOut,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct AppListOut {
-    apps: Vec<AppOut>,
-    marker: Option<String>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct EnvVarOut {
-    name: String,
-    value: String,
-}
-
-/// The body of CreateEnv.
-#[derive(ToSchema, Serialize)]
-pub struct EnvIn {
-    description: Option<String>,
-    tags: Option<Vec<String>>,
-    vars: Option<Vec<EnvVarOut>>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct EnvOut {
-    /// The release of the newest deploy to this env that ended `Ok`.
-    active_release_version: Option<String>,
-    api_url: String,
-    app_name: String,
-    description: Option<String>,
-    html_url: String,
-    /// The newest DEPLOY event to this env.
-    last_deployment: Option<EventOut>,
-    name: String,
-    owner: String,
-    tags: Vec<String>,
-    vars: Vec<EnvVarOut>,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct EnvEnvelope {
-    env: EnvOut,
-}
-
-#[derive(ToSchema, Serialize)]
-pub struct EnvListOut {
-    envs: Vec<EnvOut>,
-    marker: Option<String>,
 }
 
 /// `/:username`: the account acted on.
@@ -328,6 +93,45 @@ pub struct EventPath {
     app_name: String,
     /// The event's id.
     event_id: String,
+}
+
+/// `/:username/apps/:app_name/commits/:commit_id`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CommitPath {
+    /// The account (a user name).
+    username: String,
+    /// The application.
+    app_name: String,
+    /// The commit, as events carry it in `commit_id`.
+    commit_id: String,
+}
+
+/// Paging of a list that is always oldest first.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AscendingPageQuery {
+    /// Page size: default 10, at most 100 (more is taken as 100).
+    max_results: Option<String>,
+    /// Only `asc`, the list's one order.
+    order: Option<String>,
+    /// The `marker` of the previous page.
+    marker: Option<String>,
+}
+
+/// ListChanges: where to start, and paging.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// List the changes after this change id; default: from the first.
+    /// A `marker` continues a listing instead.
+    after: Option<String>,
+    /// Page size: default 10, at most 100 (more is taken as 100).
+    max_results: Option<String>,
+    /// Only `asc`, the list's one order.
+    order: Option<String>,
+    /// The `marker` of the previous page.
+    marker: Option<String>,
 }
 
 /// Paging of every list.
@@ -386,6 +190,11 @@ impl Modify for Security {
         routes::events::create_deploy,
         routes::events::update,
         routes::events::list,
+        routes::story::get_event,
+        routes::story::history,
+        routes::story::lineage,
+        routes::story::commit,
+        routes::story::changes,
         routes::apps::list,
         routes::apps::get,
         routes::apps::create,

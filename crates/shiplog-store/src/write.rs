@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use futures_util::FutureExt;
+use shiplog_api::EventOut;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::rules::{self, UpdateOutcome};
 use shiplog_domain::{Actor, DomainError, Event, EventFields, EventType, NewChange, Timestamp};
@@ -88,7 +89,8 @@ pub async fn create_event<T: WriteTx>(
     match event_type {
         EventType::Build => {
             if let Some(id) = fields.parent_event_id {
-                parent(tx, &app, id, event_type).await?;
+                let push = parent(tx, &app, id, event_type).await?;
+                rules::inherit_from_push(&mut fields, &push.fields);
             }
         }
         EventType::Release => {
@@ -170,7 +172,8 @@ pub async fn update_event<T: WriteTx>(
         fields: next,
         ..current.clone()
     };
-    if let Some(change) = NewChange::between(Some(&current), &after, now) {
+    let before = EventOut::json(&current);
+    if let Some(change) = NewChange::between(event_id, Some(&before), EventOut::json(&after), now) {
         tx.insert_change(account.id, &app, actor, &change).await?;
     }
     if after.event_type == EventType::Build
@@ -209,7 +212,7 @@ async fn record_new<T: WriteTx>(
         event_type,
         fields,
     };
-    if let Some(change) = NewChange::between(None, &event, now) {
+    if let Some(change) = NewChange::between(event_id, None, EventOut::json(&event), now) {
         tx.insert_change(account.id, app, actor, &change).await?;
     }
     Ok(event_id)

@@ -2,42 +2,34 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde::Serialize;
+use shiplog_api::{AppEnvelope, AppListOut, AppOut};
 use shiplog_domain::ResourceName;
-use shiplog_domain::resources::{AppOut, NewApp};
+use shiplog_domain::resources::NewApp;
 
-use super::{empty, json, name_marker, name_page};
+use shiplog_domain::Order;
+
+use super::{empty, json};
 use crate::error::ApiError;
 use crate::extract::{Authorized, JsonBody, Params, Segments};
+use crate::pagination::{Listing, Ordering};
 use crate::state::SharedState;
-
-#[derive(Serialize)]
-struct AppEnvelope<'a> {
-    app: AppOut<'a>,
-}
-
-#[derive(Serialize)]
-struct AppListOut<'a> {
-    apps: Vec<AppOut<'a>>,
-    marker: Option<String>,
-}
 
 /// ListApps.
 #[utoipa::path(get, path = "/{username}/apps", operation_id = "ListApps", tag = "Applications",
     params(crate::openapi::AccountPath, crate::openapi::PageQuery),
-    responses((status = 200, body = crate::openapi::AppListOut), crate::openapi::ApiErrors))]
+    responses((status = 200, body = shiplog_api::AppListOut), crate::openapi::ApiErrors))]
 pub async fn list(
     State(state): State<SharedState>,
     Authorized(account, _): Authorized,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let mut scope = vec!["apps".to_owned(), account.name.clone()];
-    let page = name_page(&state, &params, &mut scope)?;
+    let scope = ["apps", &account.name];
+    let (listing, page) = Listing::start(&state, &params, &scope, Ordering::Default(Order::Asc))?;
     let rows = state.store.list_apps(&account, &page).await?;
-    let (apps, marker) = name_marker(&state, &scope, rows, page.limit, |app| &app.name);
+    let (apps, marker) = listing.finish(rows, |app| app.name.clone());
     Ok(json(&AppListOut {
         apps: apps
-            .iter()
+            .into_iter()
             .map(|app| AppOut::new(app, &state.public_url))
             .collect(),
         marker,
@@ -47,7 +39,7 @@ pub async fn list(
 /// GetApp.
 #[utoipa::path(get, path = "/{username}/apps/{app_name}", operation_id = "GetApp", tag = "Applications",
     params(crate::openapi::AppPath),
-    responses((status = 200, body = crate::openapi::AppEnvelope), crate::openapi::ApiErrors))]
+    responses((status = 200, body = shiplog_api::AppEnvelope), crate::openapi::ApiErrors))]
 pub async fn get(
     State(state): State<SharedState>,
     Authorized(account, _): Authorized,
@@ -55,15 +47,15 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let app = state.store.get_app(&account, &name).await?;
     Ok(json(&AppEnvelope {
-        app: AppOut::new(&app, &state.public_url),
+        app: AppOut::new(app, &state.public_url),
     }))
 }
 
 /// CreateApp.
 #[utoipa::path(put, path = "/{username}/apps/{app_name}", operation_id = "CreateApp", tag = "Applications",
     params(crate::openapi::AppPath),
-    request_body(content = crate::openapi::AppIn, description = "JSON, whatever the content type; empty means {}"),
-    responses((status = 200, body = crate::openapi::AppEnvelope), crate::openapi::ApiErrors))]
+    request_body(content = shiplog_api::AppIn, description = "JSON, whatever the content type; empty means {}"),
+    responses((status = 200, body = shiplog_api::AppEnvelope), crate::openapi::ApiErrors))]
 pub async fn create(
     State(state): State<SharedState>,
     Authorized(account, _): Authorized,
@@ -74,7 +66,7 @@ pub async fn create(
     let new = NewApp::parse(&body)?;
     let app = state.store.create_app(&account, &name, new).await?;
     Ok(json(&AppEnvelope {
-        app: AppOut::new(&app, &state.public_url),
+        app: AppOut::new(app, &state.public_url),
     }))
 }
 

@@ -2,25 +2,17 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde::Serialize;
+use shiplog_api::{EnvEnvelope, EnvListOut, EnvOut};
 use shiplog_domain::ResourceName;
-use shiplog_domain::resources::{EnvOut, NewEnv};
+use shiplog_domain::resources::NewEnv;
 
-use super::{empty, json, name_marker, name_page};
+use shiplog_domain::Order;
+
+use super::{empty, json};
 use crate::error::ApiError;
 use crate::extract::{Authorized, JsonBody, Params, Segments};
+use crate::pagination::{Listing, Ordering};
 use crate::state::SharedState;
-
-#[derive(Serialize)]
-struct EnvEnvelope<'a> {
-    env: EnvOut<'a>,
-}
-
-#[derive(Serialize)]
-struct EnvListOut<'a> {
-    envs: Vec<EnvOut<'a>>,
-    marker: Option<String>,
-}
 
 async fn list_envs(
     state: SharedState,
@@ -28,20 +20,16 @@ async fn list_envs(
     app: Option<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let mut scope = vec![
-        "envs".to_owned(),
-        account.name.clone(),
-        app.clone().unwrap_or_default(),
-    ];
-    let page = name_page(&state, &params, &mut scope)?;
+    let scope = ["envs", &account.name, app.as_deref().unwrap_or_default()];
+    let (listing, page) = Listing::start(&state, &params, &scope, Ordering::Default(Order::Asc))?;
     let rows = state
         .store
         .list_envs(&account, app.as_deref(), &page)
         .await?;
-    let (envs, marker) = name_marker(&state, &scope, rows, page.limit, |env| &env.name);
+    let (envs, marker) = listing.finish(rows, |env| env.name.clone());
     Ok(json(&EnvListOut {
         envs: envs
-            .iter()
+            .into_iter()
             .map(|env| EnvOut::new(env, &state.public_url))
             .collect(),
         marker,
@@ -50,7 +38,7 @@ async fn list_envs(
 
 #[utoipa::path(get, path = "/{username}/envs", operation_id = "ListEnvs", tag = "Environments",
     params(crate::openapi::AccountPath, crate::openapi::PageQuery),
-    responses((status = 200, body = crate::openapi::EnvListOut), crate::openapi::ApiErrors))]
+    responses((status = 200, body = shiplog_api::EnvListOut), crate::openapi::ApiErrors))]
 /// ListEnvs: every env of the account.
 pub async fn list(
     State(state): State<SharedState>,
@@ -62,7 +50,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/{username}/apps/{app_name}/envs", operation_id = "ListAppEnvs", tag = "Environments",
     params(crate::openapi::AppPath, crate::openapi::PageQuery),
-    responses((status = 200, body = crate::openapi::EnvListOut), crate::openapi::ApiErrors))]
+    responses((status = 200, body = shiplog_api::EnvListOut), crate::openapi::ApiErrors))]
 /// ListAppEnvs: the envs of one app.
 pub async fn list_of_app(
     State(state): State<SharedState>,
@@ -76,7 +64,7 @@ pub async fn list_of_app(
 /// GetEnv.
 #[utoipa::path(get, path = "/{username}/envs/{env_name}", operation_id = "GetEnv", tag = "Environments",
     params(crate::openapi::EnvPath),
-    responses((status = 200, body = crate::openapi::EnvEnvelope), crate::openapi::ApiErrors))]
+    responses((status = 200, body = shiplog_api::EnvEnvelope), crate::openapi::ApiErrors))]
 pub async fn get(
     State(state): State<SharedState>,
     Authorized(account, _): Authorized,
@@ -84,15 +72,15 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let env = state.store.get_env(&account, &name).await?;
     Ok(json(&EnvEnvelope {
-        env: EnvOut::new(&env, &state.public_url),
+        env: EnvOut::new(env, &state.public_url),
     }))
 }
 
 /// CreateEnv.
 #[utoipa::path(put, path = "/{username}/apps/{app_name}/envs/{env_name}", operation_id = "CreateEnv", tag = "Environments",
     params(crate::openapi::AppEnvPath),
-    request_body(content = crate::openapi::EnvIn, description = "JSON, whatever the content type; empty means {}"),
-    responses((status = 200, body = crate::openapi::EnvEnvelope), crate::openapi::ApiErrors))]
+    request_body(content = shiplog_api::EnvIn, description = "JSON, whatever the content type; empty means {}"),
+    responses((status = 200, body = shiplog_api::EnvEnvelope), crate::openapi::ApiErrors))]
 pub async fn create(
     State(state): State<SharedState>,
     Authorized(account, _): Authorized,
@@ -103,7 +91,7 @@ pub async fn create(
     let new = NewEnv::parse(&body)?;
     let env = state.store.create_env(&account, &app, &name, new).await?;
     Ok(json(&EnvEnvelope {
-        env: EnvOut::new(&env, &state.public_url),
+        env: EnvOut::new(env, &state.public_url),
     }))
 }
 

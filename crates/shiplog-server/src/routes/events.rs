@@ -2,33 +2,15 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde::Serialize;
+use shiplog_api::{CreatedOut, EventEnvelope, EventListOut, EventOut};
 use shiplog_domain::input::{EventUpdate, NewEvent, parse_event_id};
-use shiplog_domain::page::{parse_page_size, split_page};
-use shiplog_domain::{Event, EventFilter, EventType, Order, PageRequest};
+use shiplog_domain::{EventFilter, EventType, Order};
 
 use super::json;
 use crate::error::ApiError;
 use crate::extract::{Authorized, JsonBody, Params, Segments};
+use crate::pagination::{Listing, Ordering};
 use crate::state::SharedState;
-
-#[derive(Serialize)]
-struct CreatedOut {
-    /// A string, as the original service answered.
-    event_id: String,
-}
-
-#[derive(Serialize)]
-struct EventOut<'a> {
-    event: &'a Event,
-}
-
-#[derive(Serialize)]
-struct EventListOut<'a> {
-    app_name: &'a str,
-    events: &'a [Event],
-    marker: Option<String>,
-}
 
 async fn create(
     state: SharedState,
@@ -70,8 +52,8 @@ create_handler!(
         operation_id = "CreatePushEvent",
         tag = "Events",
         params(crate::openapi::AppPath),
-        request_body(content = crate::openapi::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
-        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+        request_body(content = shiplog_api::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
     create_push,
     EventType::Push
@@ -84,8 +66,8 @@ create_handler!(
         operation_id = "CreatePullRequestEvent",
         tag = "Events",
         params(crate::openapi::AppPath),
-        request_body(content = crate::openapi::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
-        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+        request_body(content = shiplog_api::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
     create_pull_request,
     EventType::PullRequest
@@ -98,8 +80,8 @@ create_handler!(
         operation_id = "CreateBuildEvent",
         tag = "Events",
         params(crate::openapi::AppPath),
-        request_body(content = crate::openapi::BuildEventIn, description = "JSON, whatever the content type; empty means {}"),
-        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+        request_body(content = shiplog_api::BuildEventIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
     create_build,
     EventType::Build
@@ -112,8 +94,8 @@ create_handler!(
         operation_id = "CreateReleaseEvent",
         tag = "Events",
         params(crate::openapi::AppPath),
-        request_body(content = crate::openapi::ReleaseEventIn, description = "JSON, whatever the content type; empty means {}"),
-        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+        request_body(content = shiplog_api::ReleaseEventIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
     create_release,
     EventType::Release
@@ -126,8 +108,8 @@ create_handler!(
         operation_id = "CreateDeployEvent",
         tag = "Events",
         params(crate::openapi::AppPath),
-        request_body(content = crate::openapi::DeployEventIn, description = "JSON, whatever the content type; empty means {}"),
-        responses((status = 200, body = crate::openapi::CreatedOut), crate::openapi::ApiErrors)
+        request_body(content = shiplog_api::DeployEventIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
     create_deploy,
     EventType::Deploy
@@ -139,8 +121,8 @@ create_handler!(
     operation_id = "UpdateEvent",
     tag = "Events",
     params(crate::openapi::EventPath),
-    request_body(content = crate::openapi::EventUpdateIn, description = "JSON, whatever the content type"),
-    responses((status = 200, body = crate::openapi::EventEnvelope), crate::openapi::ApiErrors)
+    request_body(content = shiplog_api::EventUpdateIn, description = "JSON, whatever the content type"),
+    responses((status = 200, body = shiplog_api::EventEnvelope), crate::openapi::ApiErrors)
 )]
 /// UpdateBuildEvent, and UpdateDeployEvent on a DEPLOY.
 pub async fn update(
@@ -156,7 +138,9 @@ pub async fn update(
         .store
         .update_event(&account, &actor, &app, id, update)
         .await?;
-    Ok(json(&EventOut { event: &event }))
+    Ok(json(&EventEnvelope {
+        event: event.into(),
+    }))
 }
 
 /// ListEvents: an app's events, newest first by default.
@@ -166,7 +150,7 @@ pub async fn update(
     operation_id = "ListEvents",
     tag = "Events",
     params(crate::openapi::AppPath, crate::openapi::EventFilterQuery, crate::openapi::PageQuery),
-    responses((status = 200, body = crate::openapi::EventListOut), crate::openapi::ApiErrors)
+    responses((status = 200, body = shiplog_api::EventListOut), crate::openapi::ApiErrors)
 )]
 pub async fn list(
     State(state): State<SharedState>,
@@ -175,42 +159,17 @@ pub async fn list(
     params: Params,
 ) -> Result<Response, ApiError> {
     let filter = EventFilter::from_query(|name| params.get(name))?;
-    let order = Order::parse(params.get("order"), Order::Desc)?;
-    let limit = parse_page_size(params.get("max_results"))?;
     let [branch, event_type, env] = filter.scope();
-    let scope = [
-        "events",
-        &account.name,
-        &app,
-        order.as_str(),
-        branch,
-        event_type,
-        env,
-    ];
-    let after = match params.get("marker").filter(|m| !m.is_empty()) {
-        Some(marker) => Some(state.markers.decode_id(&scope, marker)?),
-        None => None,
-    };
-    let page = PageRequest {
-        order,
-        limit,
-        after,
-    };
+    let scope = ["events", &account.name, &app, branch, event_type, env];
+    let (listing, page) = Listing::start(&state, &params, &scope, Ordering::Default(Order::Desc))?;
     let rows = state
         .store
         .list_events(&account, &app, &filter, &page)
         .await?;
-    let (events, more) = split_page(rows, limit);
-    let marker = more
-        .then(|| {
-            events
-                .last()
-                .map(|e| state.markers.encode_id(&scope, e.event_id))
-        })
-        .flatten();
+    let (events, marker) = listing.finish(rows, |event| event.event_id);
     Ok(json(&EventListOut {
-        app_name: &app,
-        events: &events,
+        app_name: app,
+        events: events.into_iter().map(EventOut::from).collect(),
         marker,
     }))
 }

@@ -5,11 +5,12 @@ pub(crate) mod apps;
 pub(crate) mod envs;
 pub(crate) mod events;
 pub(crate) mod service;
+pub(crate) mod story;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, put};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -65,8 +66,21 @@ pub fn router(state: SharedState, metrics: bool) -> Router {
         )
         .route(
             "/{username}/apps/{app_name}/events/{event_id}",
-            post(events::update),
+            get(story::get_event).post(events::update),
         )
+        .route(
+            "/{username}/apps/{app_name}/events/{event_id}/history",
+            get(story::history),
+        )
+        .route(
+            "/{username}/apps/{app_name}/events/{event_id}/lineage",
+            get(story::lineage),
+        )
+        .route(
+            "/{username}/apps/{app_name}/commits/{commit_id}",
+            get(story::commit),
+        )
+        .route("/{username}/changes", get(story::changes))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -106,49 +120,4 @@ pub fn json<T: Serialize>(value: &T) -> Response {
 /// A 200 answer with an empty body, as delete calls give.
 pub fn empty() -> Response {
     ().into_response()
-}
-
-/// The page a list of named things (apps, envs) asks for. `scope` names the
-/// listing, so that its markers work for it alone.
-fn name_page(
-    state: &SharedState,
-    params: &crate::extract::Params,
-    scope: &mut Vec<String>,
-) -> Result<shiplog_domain::PageRequest<String>, ApiError> {
-    use shiplog_domain::Order;
-    let order = Order::parse(params.get("order"), Order::Asc)?;
-    let limit = shiplog_domain::page::parse_page_size(params.get("max_results"))?;
-    scope.push(order.as_str().to_owned());
-    let after = match params.get("marker").filter(|m| !m.is_empty()) {
-        Some(marker) => Some(state.markers.decode_name(&scope_refs(scope), marker)?),
-        None => None,
-    };
-    Ok(shiplog_domain::PageRequest {
-        order,
-        limit,
-        after,
-    })
-}
-
-/// Cuts a fetched page of named things and makes the marker of the next.
-fn name_marker<T>(
-    state: &SharedState,
-    scope: &[String],
-    rows: Vec<T>,
-    limit: usize,
-    name: impl Fn(&T) -> &str,
-) -> (Vec<T>, Option<String>) {
-    let (items, more) = shiplog_domain::page::split_page(rows, limit);
-    let marker = more
-        .then(|| {
-            items
-                .last()
-                .map(|last| state.markers.encode_name(&scope_refs(scope), name(last)))
-        })
-        .flatten();
-    (items, marker)
-}
-
-fn scope_refs(scope: &[String]) -> Vec<&str> {
-    scope.iter().map(String::as_str).collect()
 }

@@ -17,7 +17,7 @@ pub async fn health() -> Response {
 
 #[utoipa::path(get, path = "/-/ready", operation_id = "Ready", tag = "Service", security(()),
     responses((status = 200, description = "The database can be reached"),
-        (status = 503, description = "The database cannot be reached", body = crate::openapi::ErrorBody)))]
+        (status = 503, description = "The database cannot be reached", body = shiplog_api::ErrorBody)))]
 /// Ready: the database can be reached.
 pub async fn ready(State(state): State<SharedState>) -> Result<Response, ApiError> {
     state.store.ping().await?;
