@@ -403,6 +403,107 @@ async fn events_become_visible_in_id_order_while_two_instances_write() {
     }
 }
 
+/// Every change after `after`, following `after` page by page from
+/// alternating instances, as a consumer tailing the change log would.
+async fn changes_after(api: &Api, bases: &[String], after: i64) -> Vec<i64> {
+    let mut cursor = after;
+    let mut ids = Vec::new();
+    for n in 0.. {
+        let base = &bases[n % bases.len()];
+        let answer = api
+            .call(
+                Method::GET,
+                base,
+                &format!("changes?after={cursor}&max_results=25"),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        let page: Vec<i64> = answer.json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|change| change["change_id"].as_i64().unwrap())
+            .collect();
+        let Some(&last) = page.last() else {
+            return ids;
+        };
+        cursor = last;
+        ids.extend(page);
+    }
+    unreachable!()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_written_by_two_instances_are_listed_in_commit_order_with_no_gap_that_fills() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let bases = cluster.bases();
+    let api = cluster.api.clone();
+    let app = "changing";
+    api.create_app(&bases[0], app).await;
+
+    let writing = Arc::new(AtomicBool::new(true));
+    let mut writers = JoinSet::new();
+    for task in 0..6 {
+        let (api, bases) = (api.clone(), bases.clone());
+        writers.spawn(async move {
+            let mut acknowledged = 0;
+            for n in 0..20 {
+                let base = &bases[(task + n) % 2];
+                let body = json!({"build_status": "Running", "branch": format!("t{task}")});
+                let id = api.create(base, app, "buildEvent", body).await.event_id();
+                let done = json!({"build_status": "Success", "build_end": "2026-11-30T10:00:00Z"});
+                let other = &bases[(task + n + 1) % 2];
+                let answer = api.update(other, app, id, done).await;
+                assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+                acknowledged += 2;
+            }
+            acknowledged
+        });
+    }
+
+    // A consumer resumes from the last change id it has seen, again and
+    // again: a change id below it must never appear later.
+    let consumer = {
+        let (api, bases, writing) = (api.clone(), bases.clone(), writing.clone());
+        tokio::spawn(async move {
+            let mut seen: Vec<i64> = Vec::new();
+            let mut polls = 0;
+            loop {
+                let last = !writing.load(Ordering::SeqCst);
+                let after = seen.last().copied().unwrap_or(0);
+                seen.extend(changes_after(&api, &bases, after).await);
+                polls += 1;
+                if last {
+                    return (seen, polls);
+                }
+            }
+        })
+    };
+
+    let acknowledged: usize = writers.join_all().await.into_iter().sum();
+    writing.store(false, Ordering::SeqCst);
+    let (seen, polls) = consumer.await.unwrap();
+    eprintln!("the consumer resumed {polls} times while the writers wrote");
+    assert!(polls >= 3, "the consumer resumed only {polls} times");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "ascending and unique: {seen:?}"
+    );
+    let everything = changes_after(&api, &bases, 0).await;
+    assert_eq!(
+        everything.len(),
+        acknowledged,
+        "one change per acknowledged write"
+    );
+    assert_eq!(
+        seen, everything,
+        "resuming from the last id seen missed none"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_terminal_updates_across_instances_have_one_winner_and_make_one_release() {
     let Some(cluster) = Cluster::start(2).await else {

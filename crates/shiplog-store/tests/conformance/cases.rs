@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use shiplog_domain::Actor;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{NewApp, NewEnv};
 use shiplog_domain::token::hash_token;
+use shiplog_domain::{Actor, Change, ChangeKind};
 use shiplog_domain::{
     BuildStatus, DomainError, Event, EventFilter, EventType, Order, PageRequest, ResourceName,
 };
@@ -754,4 +754,168 @@ pub async fn a_refused_write_changes_nothing(store: Arc<dyn Store>) {
     assert!(store.get_env(&jdoe, "ghost").await.is_err());
     let after = list(&*store, &jdoe, "a", EventFilter::default()).await;
     assert_eq!(after.len(), before.len() + 1);
+}
+
+fn ascending(after: Option<i64>, limit: usize) -> PageRequest<i64> {
+    PageRequest {
+        order: Order::Asc,
+        limit,
+        after,
+    }
+}
+
+async fn history(store: &dyn Store, account: &Account, app: &str, id: i64) -> Vec<Change> {
+    store
+        .event_history(account, app, id, &ascending(None, 100))
+        .await
+        .unwrap()
+}
+
+pub async fn each_accepted_write_records_one_change_and_a_refused_one_none(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let id = store
+        .create_event(
+            &jdoe,
+            &jdoe.actor,
+            "a",
+            event(EventType::Build, json!({"build_status": "Running"})),
+        )
+        .await
+        .unwrap();
+    let done = json!({"build_status": "Success", "build_end": "2016-08-30T22:31:11Z"});
+    store
+        .update_event(&jdoe, &jdoe.actor, "a", id, update(done.clone()))
+        .await
+        .unwrap();
+    // A repeat, an empty update and a refused change record nothing.
+    store
+        .update_event(&jdoe, &jdoe.actor, "a", id, update(done))
+        .await
+        .unwrap();
+    store
+        .update_event(&jdoe, &jdoe.actor, "a", id, update(json!({})))
+        .await
+        .unwrap();
+    let refused = store
+        .update_event(
+            &jdoe,
+            &jdoe.actor,
+            "a",
+            id,
+            update(json!({"build_status": "Failed"})),
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::Domain(DomainError::Immutable(_)))
+    ));
+    let changes = history(&*store, &jdoe, "a", id).await;
+    let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [ChangeKind::Created, ChangeKind::Updated]);
+    assert!(changes.iter().all(|c| c.actor == jdoe.actor));
+    assert_eq!(
+        serde_json::Value::Object(changes[1].fields.clone()),
+        json!({"build_end": [null, "2016-08-30T22:31:11.000Z"], "build_status": ["Running", "Success"]})
+    );
+    assert_eq!(changes[1].event["build_status"], "Success");
+    assert_eq!(changes[0].fields["build_status"], json!([null, "Running"]));
+    let all = store
+        .list_changes(&jdoe, &ascending(None, 100))
+        .await
+        .unwrap();
+    assert_eq!(all, changes, "the account's changes are the build's two");
+}
+
+pub async fn a_deploy_lineage_reaches_the_push(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let create = |event_type, body| {
+        let (store, jdoe) = (store.clone(), jdoe.clone());
+        async move {
+            store
+                .create_event(&jdoe, &jdoe.actor, "a", event(event_type, body))
+                .await
+                .unwrap()
+        }
+    };
+    let push = create(EventType::Push, json!({"commit_id": "c1"})).await;
+    let build = create(
+        EventType::Build,
+        json!({"parent_event_id": push, "release_version": "v1", "commit_id": "c1"}),
+    )
+    .await;
+    let release = build + 1;
+    let dev = create(
+        EventType::Deploy,
+        json!({"env_name": "dev", "release_version": "v1"}),
+    )
+    .await;
+    let prod = create(
+        EventType::Deploy,
+        json!({"env_name": "prod", "release_version": "v1"}),
+    )
+    .await;
+    let ids = |events: &[Event]| events.iter().map(|e| e.event_id).collect::<Vec<_>>();
+    let lineage = store.event_lineage(&jdoe, "a", prod).await.unwrap();
+    assert_eq!(ids(&lineage.ancestors), [release, build, push]);
+    assert_eq!(lineage.event.event_id, prod);
+    assert!(lineage.descendants.is_empty());
+    let lineage = store.event_lineage(&jdoe, "a", push).await.unwrap();
+    assert!(lineage.ancestors.is_empty());
+    assert_eq!(ids(&lineage.descendants), [build, release, dev, prod]);
+    let commit = store.get_commit(&jdoe, "a", "c1").await.unwrap();
+    assert_eq!(ids(&commit.events), [push, build, release, dev, prod]);
+    assert!(commit.deployed_to.is_empty(), "no deploy has ended Ok");
+    assert!(matches!(
+        store.get_commit(&jdoe, "a", "c2").await,
+        Err(StoreError::Domain(DomainError::NotFound(_)))
+    ));
+}
+
+pub async fn changes_after_resume_exactly_while_writers_run(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, jdoe) = (store.clone(), jdoe.clone());
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    store
+                        .create_event(&jdoe, &jdoe.actor, "a", event(EventType::Push, json!({})))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let finished = writers.iter().all(|w| w.is_finished());
+        let page = store
+            .list_changes(&jdoe, &ascending(after, 7))
+            .await
+            .unwrap();
+        if let Some(last) = page.last() {
+            after = Some(last.change_id);
+        }
+        seen.extend(page.iter().map(|c| c.change_id));
+        if finished && page.is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let everything: Vec<_> = store
+        .list_changes(&jdoe, &ascending(None, 1000))
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.change_id)
+        .collect();
+    assert_eq!(everything.len(), 100);
+    assert_eq!(seen, everything, "no repeat and no gap");
 }

@@ -140,6 +140,9 @@ macro_rules! with_every_case {
             tokens_authorise_only_their_own_account,
             revoked_tokens_stop_working,
             a_refused_write_changes_nothing,
+            each_accepted_write_records_one_change_and_a_refused_one_none,
+            a_deploy_lineage_reaches_the_push,
+            changes_after_resume_exactly_while_writers_run,
         ]);
     };
 }
