@@ -1,15 +1,17 @@
 //! Apps and envs in PostgreSQL.
 
+use shiplog_domain::Event;
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
-use shiplog_domain::{EventType, Order, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{EventType, PageRequest, ResourceName, Timestamp};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, QueryBuilder, Row};
+use sqlx::{PgConnection, Row};
 
 use super::events;
 use super::{db_error, unique_violation};
 use shiplog_store::columns::AppRow;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
+use shiplog_store::pages::{self, AppPageRow, EnvPageRow, EnvScope};
 use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
 
@@ -75,37 +77,40 @@ pub async fn create_app(
 }
 
 /// Names of one page of a keyset listing of `table` owned by `owner_column`.
-async fn page_names(
+/// Runs a page query whose parameters are (owner, after if any, limit).
+async fn page_rows(
     conn: &mut PgConnection,
-    table: &'static str,
-    owner_column: &'static str,
+    sql: &str,
     owner: i64,
     page: &PageRequest<String>,
-) -> Result<Vec<String>> {
-    let mut query = QueryBuilder::new("SELECT name FROM ");
-    query
-        .push(table)
-        .push(" WHERE ")
-        .push(owner_column)
-        .push(" = ");
-    query.push_bind(owner);
+) -> Result<Vec<PgRow>> {
+    let mut query = sqlx::query(sql).bind(owner);
     if let Some(after) = &page.after {
-        query.push(match page.order {
-            Order::Asc => " AND name > ",
-            Order::Desc => " AND name < ",
-        });
-        query.push_bind(after.clone());
+        query = query.bind(after.clone());
     }
-    query.push(match page.order {
-        Order::Asc => " ORDER BY name ASC LIMIT ",
-        Order::Desc => " ORDER BY name DESC LIMIT ",
-    });
-    query.push_bind(page.fetch_limit() as i64);
     query
-        .build_query_scalar()
+        .bind(page.fetch_limit() as i64)
         .fetch_all(conn)
         .await
         .map_err(db_error)
+}
+
+/// The events a page shows, in one query.
+async fn events_by_ids(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Event>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = pages::events_by_ids_sql(ids.len());
+    let query = ids
+        .iter()
+        .fold(sqlx::query(&sql), |query, id| query.bind(*id));
+    let app = AppRow {
+        id: 0,
+        name: String::new(),
+        description: None,
+        created_ms: 0,
+    };
+    events::events(conn, &app, query).await
 }
 
 pub async fn list_apps(
@@ -113,13 +118,20 @@ pub async fn list_apps(
     account: &Account,
     page: &PageRequest<String>,
 ) -> Result<Vec<App>> {
-    let names = page_names(conn, "apps", "account_id", account.id, page).await?;
-    let mut apps = Vec::with_capacity(names.len());
-    for name in names {
-        let row = find_app(conn, account, &name).await?;
-        apps.push(app_view(conn, account, row).await?);
-    }
-    Ok(apps)
+    let rows = page_rows(conn, &pages::app_page_sql(page), account.id, page).await?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            Ok(AppPageRow {
+                app: app_row(row, 0)?,
+                latest_build: row.try_get(4)?,
+                latest_release: row.try_get(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(db_error)?;
+    let events = events_by_ids(conn, &pages::app_page_events(&rows)).await?;
+    Ok(pages::assemble_apps(&account.name, rows, events))
 }
 
 pub async fn delete_app(conn: &mut PgConnection, account: &Account, name: &str) -> Result<()> {
@@ -255,18 +267,28 @@ pub async fn list_envs(
     app: Option<&str>,
     page: &PageRequest<String>,
 ) -> Result<Vec<Env>> {
-    let names = match app {
-        None => page_names(conn, "envs", "account_id", account.id, page).await?,
-        Some(app) => {
-            let app = find_app(conn, account, app).await?;
-            page_names(conn, "envs", "app_id", app.id, page).await?
-        }
+    let (scope, owner) = match app {
+        None => (EnvScope::Account, account.id),
+        Some(app) => (EnvScope::App, find_app(conn, account, app).await?.id),
     };
-    let mut envs = Vec::with_capacity(names.len());
-    for name in names {
-        envs.push(get_env(conn, account, &name).await?);
-    }
-    Ok(envs)
+    let rows = page_rows(conn, &pages::env_page_sql(scope, page), owner, page).await?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            Ok(EnvPageRow {
+                app: app_row(row, 0)?,
+                name: row.try_get(4)?,
+                description: row.try_get(5)?,
+                tags: row.try_get(6)?,
+                vars: row.try_get(7)?,
+                last_deployment: row.try_get(8)?,
+                active_release_version: row.try_get(9)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(db_error)?;
+    let events = events_by_ids(conn, &pages::env_page_events(&rows)).await?;
+    pages::assemble_envs(&account.name, rows, events)
 }
 
 pub async fn delete_env(conn: &mut PgConnection, account: &Account, name: &str) -> Result<()> {

@@ -2,14 +2,16 @@
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
+use shiplog_domain::Event;
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
-use shiplog_domain::{EventType, Order, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{EventType, PageRequest, ResourceName, Timestamp};
 
 use super::events;
 use super::{sql_error, unique_violation};
 use shiplog_store::columns::AppRow;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
+use shiplog_store::pages::{self, AppPageRow, EnvPageRow, EnvScope};
 use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
 
@@ -79,45 +81,61 @@ pub fn list_apps(
     account: &Account,
     page: &PageRequest<String>,
 ) -> Result<Vec<App>> {
-    let sql = match (page.order, page.after.is_some()) {
-        (Order::Asc, false) => {
-            "SELECT name FROM apps WHERE account_id = ?1 ORDER BY name ASC LIMIT ?2"
-        }
-        (Order::Desc, false) => {
-            "SELECT name FROM apps WHERE account_id = ?1 ORDER BY name DESC LIMIT ?2"
-        }
-        (Order::Asc, true) => {
-            "SELECT name FROM apps WHERE account_id = ?1 AND name > ?3 ORDER BY name ASC LIMIT ?2"
-        }
-        (Order::Desc, true) => {
-            "SELECT name FROM apps WHERE account_id = ?1 AND name < ?3 ORDER BY name DESC LIMIT ?2"
-        }
-    };
-    let names = select_names(conn, sql, account.id, page)?;
-    names
-        .iter()
-        .map(|name| app_view(conn, account, find_app(conn, account, name)?))
-        .collect()
+    let rows = page_rows(conn, &pages::app_page_sql(page), account.id, page, |row| {
+        Ok(AppPageRow {
+            app: app_row(row)?,
+            latest_build: row.get(4)?,
+            latest_release: row.get(5)?,
+        })
+    })?;
+    let events = events_by_ids(conn, &pages::app_page_events(&rows))?;
+    Ok(pages::assemble_apps(&account.name, rows, events))
 }
 
-/// Runs a keyset query over names whose parameters are (owner, limit, after).
-fn select_names(
+/// The app columns that start every page row.
+fn app_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
+    Ok(AppRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        description: row.get(2)?,
+        created_ms: row.get(3)?,
+    })
+}
+
+/// Runs a page query whose parameters are (owner, after if any, limit).
+fn page_rows<T>(
     conn: &Connection,
     sql: &str,
     owner: i64,
     page: &PageRequest<String>,
-) -> Result<Vec<String>> {
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
-    let limit = page.fetch_limit() as i64;
-    let mut values = vec![Value::Integer(owner), Value::Integer(limit)];
+    let mut values = vec![Value::Integer(owner)];
     if let Some(after) = &page.after {
         values.push(Value::Text(after.clone()));
     }
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(values), |row| row.get(0))
-        .map_err(sql_error)?;
-    rows.collect::<rusqlite::Result<Vec<String>>>()
+    values.push(Value::Integer(page.fetch_limit() as i64));
+    stmt.query_map(rusqlite::params_from_iter(values), map)
+        .map_err(sql_error)?
+        .collect::<rusqlite::Result<Vec<T>>>()
         .map_err(sql_error)
+}
+
+/// The events a page shows, in one query.
+fn events_by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<Event>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare_cached(&pages::events_by_ids_sql(ids.len()))
+        .map_err(sql_error)?;
+    stmt.query_map(rusqlite::params_from_iter(ids), |row| {
+        events::event_from_row(row, "")
+    })
+    .map_err(sql_error)?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .map_err(sql_error)
 }
 
 pub fn delete_app(conn: &Connection, account: &Account, name: &str) -> Result<()> {
@@ -254,47 +272,29 @@ pub fn list_envs(
     app: Option<&str>,
     page: &PageRequest<String>,
 ) -> Result<Vec<Env>> {
-    let names = match app {
-        None => {
-            let sql = match (page.order, page.after.is_some()) {
-                (Order::Asc, false) => {
-                    "SELECT name FROM envs WHERE account_id = ?1 ORDER BY name ASC LIMIT ?2"
-                }
-                (Order::Desc, false) => {
-                    "SELECT name FROM envs WHERE account_id = ?1 ORDER BY name DESC LIMIT ?2"
-                }
-                (Order::Asc, true) => {
-                    "SELECT name FROM envs WHERE account_id = ?1 AND name > ?3 ORDER BY name ASC LIMIT ?2"
-                }
-                (Order::Desc, true) => {
-                    "SELECT name FROM envs WHERE account_id = ?1 AND name < ?3 ORDER BY name DESC LIMIT ?2"
-                }
-            };
-            select_names(conn, sql, account.id, page)?
-        }
-        Some(app) => {
-            let app = find_app(conn, account, app)?;
-            let sql = match (page.order, page.after.is_some()) {
-                (Order::Asc, false) => {
-                    "SELECT name FROM envs WHERE app_id = ?1 ORDER BY name ASC LIMIT ?2"
-                }
-                (Order::Desc, false) => {
-                    "SELECT name FROM envs WHERE app_id = ?1 ORDER BY name DESC LIMIT ?2"
-                }
-                (Order::Asc, true) => {
-                    "SELECT name FROM envs WHERE app_id = ?1 AND name > ?3 ORDER BY name ASC LIMIT ?2"
-                }
-                (Order::Desc, true) => {
-                    "SELECT name FROM envs WHERE app_id = ?1 AND name < ?3 ORDER BY name DESC LIMIT ?2"
-                }
-            };
-            select_names(conn, sql, app.id, page)?
-        }
+    let (scope, owner) = match app {
+        None => (EnvScope::Account, account.id),
+        Some(app) => (EnvScope::App, find_app(conn, account, app)?.id),
     };
-    names
-        .iter()
-        .map(|name| get_env(conn, account, name))
-        .collect()
+    let rows = page_rows(
+        conn,
+        &pages::env_page_sql(scope, page),
+        owner,
+        page,
+        |row| {
+            Ok(EnvPageRow {
+                app: app_row(row)?,
+                name: row.get(4)?,
+                description: row.get(5)?,
+                tags: row.get(6)?,
+                vars: row.get(7)?,
+                last_deployment: row.get(8)?,
+                active_release_version: row.get(9)?,
+            })
+        },
+    )?;
+    let events = events_by_ids(conn, &pages::env_page_events(&rows))?;
+    pages::assemble_envs(&account.name, rows, events)
 }
 
 pub fn delete_env(conn: &Connection, account: &Account, name: &str) -> Result<()> {

@@ -9,6 +9,7 @@
 pub mod columns;
 pub mod constraints;
 mod error;
+pub mod pages;
 pub mod queries;
 pub mod write;
 
