@@ -43,6 +43,11 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable
             }
             StoreError::Overloaded => ApiError::Overloaded,
+            // The write path names the value of every constraint it can
+            // break; one that reaches here is a bug.
+            StoreError::Unique(unique) => {
+                ApiError::Internal(format!("unmapped unique constraint {unique:?}"))
+            }
             StoreError::Config(detail) | StoreError::Internal(detail) => ApiError::Internal(detail),
         }
     }

@@ -7,12 +7,12 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::events;
+use super::tx;
 use super::{db_error, unique_violation};
 use shiplog_store::columns::AppRow;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
 use shiplog_store::pages::{self, AppPageRow, EnvPageRow, EnvScope};
-use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
 
 fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
@@ -101,16 +101,8 @@ async fn events_by_ids(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Event
         return Ok(Vec::new());
     }
     let sql = pages::events_by_ids_sql(ids.len());
-    let query = ids
-        .iter()
-        .fold(sqlx::query(&sql), |query, id| query.bind(*id));
-    let app = AppRow {
-        id: 0,
-        name: String::new(),
-        description: None,
-        created_ms: 0,
-    };
-    events::events(conn, &app, query).await
+    let values = ids.iter().map(|id| (*id).into()).collect();
+    tx::events(conn, "", tx::bound(&sql, values)).await
 }
 
 pub async fn list_apps(
@@ -162,7 +154,7 @@ pub async fn create_env(
     get_env(conn, account, name.as_str()).await
 }
 
-pub async fn insert_env(
+async fn insert_env(
     conn: &mut PgConnection,
     account_id: i64,
     app: &AppRow,
@@ -189,20 +181,6 @@ pub async fn insert_env(
         }
         Err(err) => Err(db_error(err)),
     }
-}
-
-/// The app an env of the account belongs to, if the env exists.
-pub async fn env_app_id(
-    conn: &mut PgConnection,
-    account_id: i64,
-    env: &str,
-) -> Result<Option<i64>> {
-    sqlx::query_scalar(queries::ENV_APP_ID)
-        .bind(account_id)
-        .bind(env)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_error)
 }
 
 pub async fn get_env(conn: &mut PgConnection, account: &Account, name: &str) -> Result<Env> {

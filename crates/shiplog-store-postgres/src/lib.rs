@@ -28,12 +28,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use shiplog_domain::{Actor, Change};
 use shiplog_store::constraints::Unique;
-use shiplog_store::write;
 use shiplog_store::{
-    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo,
-    after_change, queries,
+    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
+    write,
 };
-use tx::PgTx;
+use tx::PgConn;
 use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
@@ -290,7 +289,7 @@ impl Store for PostgresStore {
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    write::create_event(&mut PgTx(conn), &account, &actor, &app, event).await
+                    write::create_event(&mut PgConn(conn), &account, &actor, &app, event).await
                 })
             })
             .await
@@ -308,7 +307,7 @@ impl Store for PostgresStore {
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let mut tx = PgTx(conn);
+                    let mut tx = PgConn(conn);
                     write::update_event(&mut tx, &account, &actor, &app, event_id, &update).await
                 })
             })
@@ -318,10 +317,7 @@ impl Store for PostgresStore {
     async fn get_event(&self, account: &Account, app: &str, event_id: i64) -> Result<Event> {
         bounded(async {
             let mut conn = self.conn().await?;
-            let app = apps::find_app(&mut conn, account, app).await?;
-            events::load(&mut conn, &app, event_id)
-                .await?
-                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))
+            reads::get_event(&mut PgConn(&mut conn), account, app, event_id).await
         })
         .await
     }
@@ -335,16 +331,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<Change>> {
         bounded(async {
             let mut conn = self.conn().await?;
-            let app = apps::find_app(&mut conn, account, app).await?;
-            if events::load(&mut conn, &app, event_id).await?.is_none() {
-                return Err(StoreError::not_found(format!("Event {event_id}")));
-            }
-            let query = sqlx::query(&queries::EVENT_HISTORY)
-                .bind(app.id)
-                .bind(event_id)
-                .bind(after_change(page))
-                .bind(page.fetch_limit() as i64);
-            events::changes(&mut conn, query).await
+            reads::event_history(&mut PgConn(&mut conn), account, app, event_id, page).await
         })
         .await
     }
@@ -352,21 +339,7 @@ impl Store for PostgresStore {
     async fn event_lineage(&self, account: &Account, app: &str, event_id: i64) -> Result<Lineage> {
         bounded(async {
             let mut conn = self.conn().await?;
-            let app = apps::find_app(&mut conn, account, app).await?;
-            let event = events::load(&mut conn, &app, event_id)
-                .await?
-                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))?;
-            let ancestors = sqlx::query(&queries::ANCESTORS).bind(event_id).bind(app.id);
-            let ancestors = events::events(&mut conn, &app, ancestors).await?;
-            let descendants = sqlx::query(&queries::DESCENDANTS)
-                .bind(event_id)
-                .bind(app.id);
-            let descendants = events::events(&mut conn, &app, descendants).await?;
-            Ok(Lineage {
-                ancestors,
-                event,
-                descendants,
-            })
+            reads::event_lineage(&mut PgConn(&mut conn), account, app, event_id).await
         })
         .await
     }
@@ -379,16 +352,7 @@ impl Store for PostgresStore {
     ) -> Result<CommitStory> {
         bounded(async {
             let mut conn = self.conn().await?;
-            let app = apps::find_app(&mut conn, account, app).await?;
-            let query = sqlx::query(&queries::COMMIT_EVENTS)
-                .bind(app.id)
-                .bind(commit_id);
-            let events = events::events(&mut conn, &app, query).await?;
-            let query = sqlx::query(&queries::ACTIVE_DEPLOYS_OF_COMMIT)
-                .bind(app.id)
-                .bind(commit_id);
-            let active = events::events(&mut conn, &app, query).await?;
-            CommitStory::new(commit_id, events, active)
+            reads::get_commit(&mut PgConn(&mut conn), account, app, commit_id).await
         })
         .await
     }
@@ -400,11 +364,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<Change>> {
         bounded(async {
             let mut conn = self.conn().await?;
-            let query = sqlx::query(&queries::ACCOUNT_CHANGES)
-                .bind(account.id)
-                .bind(after_change(page))
-                .bind(page.fetch_limit() as i64);
-            events::changes(&mut conn, query).await
+            reads::list_changes(&mut PgConn(&mut conn), account, page).await
         })
         .await
     }

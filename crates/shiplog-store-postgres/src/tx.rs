@@ -1,69 +1,111 @@
-//! The write path's transaction interface on PostgreSQL: the writer task's
-//! connection, inside the batch's transaction.
+//! The shared read and write paths' interface on PostgreSQL: a pooled
+//! connection for reads, or the writer task's inside its transaction.
 
 use async_trait::async_trait;
-use shiplog_domain::{Actor, Event, EventFields, EventType, NewChange, Timestamp};
-use shiplog_store::columns::AppRow;
-use shiplog_store::write::{Counter, WriteTx};
-use shiplog_store::{Account, Result};
-use sqlx::PgConnection;
+use shiplog_domain::{Change, Event};
+use shiplog_store::columns::{AppRow, Columns, SqlValue, change_from_columns, event_from_columns};
+use shiplog_store::db::{Db, WriteTx};
+use shiplog_store::{Account, Result, StoreError};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres, Row};
 
-use super::{apps, events};
+use super::{apps, db_error, unique_violation};
 
-pub struct PgTx<'c>(pub &'c mut PgConnection);
+pub struct PgConn<'c>(pub &'c mut PgConnection);
+
+/// A row read by index, with sqlx's errors mapped.
+pub struct PgColumns<'r>(pub &'r PgRow);
+
+impl Columns for PgColumns<'_> {
+    fn int(&self, index: usize) -> Result<Option<i64>> {
+        self.0.try_get(index).map_err(db_error)
+    }
+
+    fn text(&self, index: usize) -> Result<Option<String>> {
+        self.0.try_get(index).map_err(db_error)
+    }
+
+    fn boolean(&self, index: usize) -> Result<Option<bool>> {
+        self.0.try_get(index).map_err(db_error)
+    }
+}
+
+/// `sql` with `values` bound in order.
+pub fn bound(sql: &str, values: Vec<SqlValue>) -> Query<'_, Postgres, PgArguments> {
+    values
+        .into_iter()
+        .fold(sqlx::query(sql), |query, value| match value {
+            SqlValue::Int(n) => query.bind(n),
+            SqlValue::Text(text) => query.bind(text),
+            SqlValue::Bool(b) => query.bind(b),
+        })
+}
+
+/// Runs a query of events and maps each row.
+pub async fn events(
+    conn: &mut PgConnection,
+    app_name: &str,
+    query: Query<'_, Postgres, PgArguments>,
+) -> Result<Vec<Event>> {
+    let rows = query.fetch_all(conn).await.map_err(db_error)?;
+    rows.iter()
+        .map(|row| event_from_columns(&PgColumns(row), app_name))
+        .collect()
+}
 
 #[async_trait]
-impl WriteTx for PgTx<'_> {
+impl Db for PgConn<'_> {
     async fn find_app(&mut self, account: &Account, name: &str) -> Result<AppRow> {
         apps::find_app(self.0, account, name).await
     }
 
-    async fn load_event(&mut self, app: &AppRow, event_id: i64) -> Result<Option<Event>> {
-        events::load(self.0, app, event_id).await
-    }
-
-    async fn find_release(&mut self, app: &AppRow, version: &str) -> Result<Option<Event>> {
-        events::find_release(self.0, app, version).await
-    }
-
-    async fn env_app_id(&mut self, account_id: i64, env: &str) -> Result<Option<i64>> {
-        apps::env_app_id(self.0, account_id, env).await
-    }
-
-    async fn create_env(&mut self, account_id: i64, app: &AppRow, env: &str) -> Result<()> {
-        apps::insert_env(self.0, account_id, app, env, &Default::default()).await
-    }
-
-    async fn bump_counter(&mut self, app: &AppRow, counter: Counter) -> Result<i64> {
-        events::bump_counter(self.0, app, counter).await
-    }
-
-    async fn insert_event(
+    async fn events(
         &mut self,
-        app: &AppRow,
-        event_type: EventType,
-        event_time: Timestamp,
-        fields: &EventFields,
-    ) -> Result<i64> {
-        events::insert(self.0, app, event_type, event_time, fields).await
+        app_name: &str,
+        sql: &str,
+        values: Vec<SqlValue>,
+    ) -> Result<Vec<Event>> {
+        events(self.0, app_name, bound(sql, values)).await
     }
 
-    async fn update_unless_terminal(
-        &mut self,
-        event_id: i64,
-        event_type: EventType,
-        next: &EventFields,
-    ) -> Result<bool> {
-        events::update_unless_terminal(self.0, event_id, event_type, next).await
+    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<Change>> {
+        let rows = bound(sql, values)
+            .fetch_all(&mut *self.0)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| change_from_columns(&PgColumns(row)))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl WriteTx for PgConn<'_> {
+    async fn scalar(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Option<i64>> {
+        let row = bound(sql, values)
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(write_error)?;
+        match row {
+            Some(row) => row.try_get(0).map_err(db_error),
+            None => Ok(None),
+        }
     }
 
-    async fn insert_change(
-        &mut self,
-        account_id: i64,
-        app: &AppRow,
-        actor: &Actor,
-        change: &NewChange,
-    ) -> Result<i64> {
-        events::insert_change(self.0, account_id, app, actor, change).await
+    async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64> {
+        bound(sql, values)
+            .execute(&mut *self.0)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(write_error)
+    }
+}
+
+/// A broken unique constraint is named; anything else is mapped as usual.
+fn write_error(err: sqlx::Error) -> StoreError {
+    match unique_violation(&err) {
+        Some(unique) => StoreError::Unique(unique),
+        None => db_error(err),
     }
 }

@@ -7,12 +7,13 @@ use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::{EventType, PageRequest, ResourceName, Timestamp};
 
 use super::events;
+use super::tx::query;
 use super::{sql_error, unique_violation};
 use shiplog_store::columns::AppRow;
+use shiplog_store::columns::event_from_columns;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
 use shiplog_store::pages::{self, AppPageRow, EnvPageRow, EnvScope};
-use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
 
 pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppRow> {
@@ -127,15 +128,10 @@ fn events_by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<Event>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut stmt = conn
-        .prepare_cached(&pages::events_by_ids_sql(ids.len()))
-        .map_err(sql_error)?;
-    stmt.query_map(rusqlite::params_from_iter(ids), |row| {
-        events::event_from_row(row, "")
+    let values = ids.iter().map(|id| Value::Integer(*id)).collect();
+    query(conn, &pages::events_by_ids_sql(ids.len()), values, |row| {
+        event_from_columns(row, "")
     })
-    .map_err(sql_error)?
-    .collect::<rusqlite::Result<Vec<_>>>()
-    .map_err(sql_error)
 }
 
 pub fn delete_app(conn: &Connection, account: &Account, name: &str) -> Result<()> {
@@ -163,7 +159,7 @@ pub fn create_env(
     get_env(conn, account, name.as_str())
 }
 
-pub fn insert_env(
+fn insert_env(
     conn: &Connection,
     account_id: i64,
     app: &AppRow,
@@ -193,16 +189,6 @@ pub fn insert_env(
         }
         Err(err) => Err(sql_error(err)),
     }
-}
-
-/// The app an env of the account belongs to, if the env exists.
-pub fn env_app_id(conn: &Connection, account_id: i64, env: &str) -> Result<Option<i64>> {
-    conn.prepare_cached(queries::ENV_APP_ID)
-        .and_then(|mut stmt| {
-            stmt.query_row(params![account_id, env], |row| row.get(0))
-                .optional()
-        })
-        .map_err(sql_error)
 }
 
 const ENV_SELECT: &str = "SELECT e.name, a.id, a.name, a.description, a.created_ms, \

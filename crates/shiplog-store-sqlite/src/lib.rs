@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OpenFlags, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
@@ -24,12 +24,12 @@ use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
 use readers::Readers;
 use shiplog_domain::{Actor, Change};
 use shiplog_store::constraints::Unique;
-use shiplog_store::write::{self, run_ready};
+use shiplog_store::db::run_ready;
 use shiplog_store::{
-    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo,
-    after_change, queries,
+    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
+    write,
 };
-use tx::SqliteTx;
+use tx::SqliteConn;
 use writer::Writer;
 
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
@@ -223,7 +223,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_count(&self) -> Result<u64> {
-        self.readers.read(auth::user_count)
+        self.readers.read(|conn| auth::user_count(conn))
     }
 
     async fn create_user(&self, name: &ResourceName) -> Result<()> {
@@ -333,13 +333,8 @@ impl Store for SqliteStore {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
-                run_ready(write::create_event(
-                    &mut SqliteTx(conn),
-                    &account,
-                    &actor,
-                    &app,
-                    event,
-                ))
+                let mut tx = SqliteConn(conn);
+                run_ready(write::create_event(&mut tx, &account, &actor, &app, event))
             })
             .await
     }
@@ -355,13 +350,9 @@ impl Store for SqliteStore {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
+                let mut tx = SqliteConn(conn);
                 run_ready(write::update_event(
-                    &mut SqliteTx(conn),
-                    &account,
-                    &actor,
-                    &app,
-                    event_id,
-                    &update,
+                    &mut tx, &account, &actor, &app, event_id, &update,
                 ))
             })
             .await
@@ -369,9 +360,12 @@ impl Store for SqliteStore {
 
     async fn get_event(&self, account: &Account, app: &str, event_id: i64) -> Result<Event> {
         self.readers.read(|conn| {
-            let app = apps::find_app(conn, account, app)?;
-            events::load(conn, &app, event_id)?
-                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))
+            run_ready(reads::get_event(
+                &mut SqliteConn(conn),
+                account,
+                app,
+                event_id,
+            ))
         })
     }
 
@@ -383,30 +377,19 @@ impl Store for SqliteStore {
         page: &PageRequest<i64>,
     ) -> Result<Vec<Change>> {
         self.readers.read(|conn| {
-            let app = apps::find_app(conn, account, app)?;
-            if events::load(conn, &app, event_id)?.is_none() {
-                return Err(StoreError::not_found(format!("Event {event_id}")));
-            }
-            let limit = page.fetch_limit() as i64;
-            events::changes(
-                conn,
-                &queries::EVENT_HISTORY,
-                params![app.id, event_id, after_change(page), limit],
-            )
+            let mut db = SqliteConn(conn);
+            run_ready(reads::event_history(&mut db, account, app, event_id, page))
         })
     }
 
     async fn event_lineage(&self, account: &Account, app: &str, event_id: i64) -> Result<Lineage> {
         self.readers.read(|conn| {
-            let app = apps::find_app(conn, account, app)?;
-            let event = events::load(conn, &app, event_id)?
-                .ok_or_else(|| StoreError::not_found(format!("Event {event_id}")))?;
-            let ids = params![event_id, app.id];
-            Ok(Lineage {
-                ancestors: events::events(conn, &app, &queries::ANCESTORS, ids)?,
-                event,
-                descendants: events::events(conn, &app, &queries::DESCENDANTS, ids)?,
-            })
+            run_ready(reads::event_lineage(
+                &mut SqliteConn(conn),
+                account,
+                app,
+                event_id,
+            ))
         })
     }
 
@@ -417,11 +400,12 @@ impl Store for SqliteStore {
         commit_id: &str,
     ) -> Result<CommitStory> {
         self.readers.read(|conn| {
-            let app = apps::find_app(conn, account, app)?;
-            let keys = params![app.id, commit_id];
-            let events = events::events(conn, &app, &queries::COMMIT_EVENTS, keys)?;
-            let active = events::events(conn, &app, &queries::ACTIVE_DEPLOYS_OF_COMMIT, keys)?;
-            CommitStory::new(commit_id, events, active)
+            run_ready(reads::get_commit(
+                &mut SqliteConn(conn),
+                account,
+                app,
+                commit_id,
+            ))
         })
     }
 
@@ -430,14 +414,8 @@ impl Store for SqliteStore {
         account: &Account,
         page: &PageRequest<i64>,
     ) -> Result<Vec<Change>> {
-        self.readers.read(|conn| {
-            let limit = page.fetch_limit() as i64;
-            events::changes(
-                conn,
-                &queries::ACCOUNT_CHANGES,
-                params![account.id, after_change(page), limit],
-            )
-        })
+        self.readers
+            .read(|conn| run_ready(reads::list_changes(&mut SqliteConn(conn), account, page)))
     }
 
     async fn list_events(

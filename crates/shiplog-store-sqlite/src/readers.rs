@@ -40,14 +40,14 @@ impl Readers {
     /// Runs `work` on an idle connection, here and now.
     pub fn read<T, F>(&self, work: F) -> Result<T>
     where
-        F: FnOnce(&Connection) -> Result<T>,
+        F: FnOnce(&mut Connection) -> Result<T>,
     {
         let pooled = self.idle.lock().expect("reader pool lock").pop();
-        let conn = match pooled {
+        let mut conn = match pooled {
             Some(conn) => conn,
             None => (self.open)()?,
         };
-        let result = catch_unwind(AssertUnwindSafe(|| work(&conn)))
+        let result = catch_unwind(AssertUnwindSafe(|| work(&mut conn)))
             .unwrap_or_else(|_| Err(StoreError::Internal("a read panicked".into())));
         let mut idle = self.idle.lock().expect("reader pool lock");
         if idle.len() < self.size {

@@ -1,73 +1,117 @@
-//! The write path's transaction interface on SQLite: each call runs at
-//! once on the writer thread's connection, so its future is ready at its
-//! first poll (see `shiplog_store::write::run_ready`).
+//! The shared read and write paths' interface on SQLite: each call runs at
+//! once on the connection, so its future is ready at its first poll (see
+//! `shiplog_store::db::run_ready`).
 
 use async_trait::async_trait;
-use rusqlite::Connection;
-use shiplog_domain::{Actor, Event, EventFields, EventType, NewChange, Timestamp};
-use shiplog_store::columns::AppRow;
-use shiplog_store::write::{Counter, WriteTx};
-use shiplog_store::{Account, Result};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row};
+use shiplog_domain::{Change, Event};
+use shiplog_store::columns::{AppRow, Columns, SqlValue, change_from_columns, event_from_columns};
+use shiplog_store::db::{Db, WriteTx};
+use shiplog_store::{Account, Result, StoreError};
 
-use super::{apps, events};
+use super::{apps, sql_error, unique_violation};
 
-/// The writer's connection, inside its open transaction. Held by `&mut`
-/// (which is `Send`), since a connection may move between threads but not
-/// be shared by them.
-pub struct SqliteTx<'c>(pub &'c mut Connection);
+/// A connection, held by `&mut` (which is `Send`: a connection may move
+/// between threads but not be shared by them).
+pub struct SqliteConn<'c>(pub &'c mut Connection);
+
+/// A row read by index, with SQLite's errors mapped.
+pub struct SqliteColumns<'a, 'r>(pub &'a Row<'r>);
+
+impl Columns for SqliteColumns<'_, '_> {
+    fn int(&self, index: usize) -> Result<Option<i64>> {
+        self.0.get(index).map_err(sql_error)
+    }
+
+    fn text(&self, index: usize) -> Result<Option<String>> {
+        self.0.get(index).map_err(sql_error)
+    }
+
+    fn boolean(&self, index: usize) -> Result<Option<bool>> {
+        self.0.get(index).map_err(sql_error)
+    }
+}
+
+pub fn sqlite_values(values: Vec<SqlValue>) -> Vec<Value> {
+    values
+        .into_iter()
+        .map(|value| match value {
+            SqlValue::Int(Some(n)) => Value::Integer(n),
+            SqlValue::Text(Some(text)) => Value::Text(text),
+            SqlValue::Bool(Some(b)) => Value::Integer(b.into()),
+            SqlValue::Int(None) | SqlValue::Text(None) | SqlValue::Bool(None) => Value::Null,
+        })
+        .collect()
+}
+
+/// Runs a query and maps each row.
+pub fn query<T>(
+    conn: &Connection,
+    sql: &str,
+    values: Vec<Value>,
+    mut map: impl FnMut(&SqliteColumns<'_, '_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(values))
+        .map_err(sql_error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_error)? {
+        out.push(map(&SqliteColumns(row))?);
+    }
+    Ok(out)
+}
 
 #[async_trait]
-impl WriteTx for SqliteTx<'_> {
+impl Db for SqliteConn<'_> {
     async fn find_app(&mut self, account: &Account, name: &str) -> Result<AppRow> {
         apps::find_app(self.0, account, name)
     }
 
-    async fn load_event(&mut self, app: &AppRow, event_id: i64) -> Result<Option<Event>> {
-        events::load(self.0, app, event_id)
-    }
-
-    async fn find_release(&mut self, app: &AppRow, version: &str) -> Result<Option<Event>> {
-        events::find_release(self.0, app, version)
-    }
-
-    async fn env_app_id(&mut self, account_id: i64, env: &str) -> Result<Option<i64>> {
-        apps::env_app_id(self.0, account_id, env)
-    }
-
-    async fn create_env(&mut self, account_id: i64, app: &AppRow, env: &str) -> Result<()> {
-        apps::insert_env(self.0, account_id, app, env, &Default::default())
-    }
-
-    async fn bump_counter(&mut self, app: &AppRow, counter: Counter) -> Result<i64> {
-        events::bump_counter(self.0, app, counter)
-    }
-
-    async fn insert_event(
+    async fn events(
         &mut self,
-        app: &AppRow,
-        event_type: EventType,
-        event_time: Timestamp,
-        fields: &EventFields,
-    ) -> Result<i64> {
-        events::insert(self.0, app, event_type, event_time, fields)
+        app_name: &str,
+        sql: &str,
+        values: Vec<SqlValue>,
+    ) -> Result<Vec<Event>> {
+        query(self.0, sql, sqlite_values(values), |row| {
+            event_from_columns(row, app_name)
+        })
     }
 
-    async fn update_unless_terminal(
-        &mut self,
-        event_id: i64,
-        event_type: EventType,
-        next: &EventFields,
-    ) -> Result<bool> {
-        events::update_unless_terminal(self.0, event_id, event_type, next)
+    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<Change>> {
+        query(self.0, sql, sqlite_values(values), |row| {
+            change_from_columns(row)
+        })
+    }
+}
+
+#[async_trait]
+impl WriteTx for SqliteConn<'_> {
+    async fn scalar(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Option<i64>> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(sql_error)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(sqlite_values(values)))
+            .map_err(write_error)?;
+        match rows.next().map_err(write_error)? {
+            Some(row) => row.get(0).map_err(sql_error),
+            None => Ok(None),
+        }
     }
 
-    async fn insert_change(
-        &mut self,
-        account_id: i64,
-        app: &AppRow,
-        actor: &Actor,
-        change: &NewChange,
-    ) -> Result<i64> {
-        events::insert_change(self.0, account_id, app, actor, change)
+    async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(sql_error)?;
+        stmt.execute(rusqlite::params_from_iter(sqlite_values(values)))
+            .map(|rows| rows as u64)
+            .map_err(write_error)
+    }
+}
+
+/// A broken unique constraint is named; anything else is mapped as usual.
+fn write_error(err: rusqlite::Error) -> StoreError {
+    match unique_violation(&err) {
+        Some(unique) => StoreError::Unique(unique),
+        None => sql_error(err),
     }
 }

@@ -2,8 +2,12 @@
 //! an app's identity, the columns of a change, and the JSON text of an
 //! env's tag and var lists.
 
+use shiplog_domain::event::CommitFields;
 use shiplog_domain::resources::EnvVar;
-use shiplog_domain::{Actor, Change, ChangeKind, Timestamp};
+use shiplog_domain::{
+    Actor, BuildStatus, Change, ChangeKind, DeploymentStatus, DeploymentType, Event, EventFields,
+    EventType, RepoProvider, Timestamp,
+};
 
 use crate::{Result, StoreError};
 
@@ -85,4 +89,144 @@ pub fn env_lists(tags: &str, vars: &str) -> Result<(Vec<String>, Vec<EnvVar>)> {
     let vars = serde_json::from_str(vars)
         .map_err(|err| StoreError::Internal(format!("env vars: {err}")))?;
     Ok((tags, vars))
+}
+
+/// A value bound to a statement, in a form both backends bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+impl From<i64> for SqlValue {
+    fn from(value: i64) -> SqlValue {
+        SqlValue::Int(Some(value))
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(value: &str) -> SqlValue {
+        SqlValue::Text(Some(value.to_owned()))
+    }
+}
+
+/// The values of `queries::INSERT_EVENT`, in its order.
+pub fn event_values(
+    app_id: i64,
+    event_type: EventType,
+    event_time: Timestamp,
+    f: &EventFields,
+) -> Vec<SqlValue> {
+    use SqlValue::{Bool, Int, Text};
+    let c = &f.commit;
+    let time = |t: Option<Timestamp>| Int(t.map(Timestamp::millis));
+    vec![
+        Int(Some(app_id)),
+        Text(Some(event_type.as_str().to_owned())),
+        Int(Some(event_time.millis())),
+        Text(c.author_name.clone()),
+        Text(c.author_username.clone()),
+        Text(c.branch.clone()),
+        Text(c.commit_id.clone()),
+        Text(c.commit_msg.clone()),
+        Text(c.commit_url.clone()),
+        Text(c.repo_name.clone()),
+        Text(c.repo_owner.clone()),
+        Text(c.repo_provider.map(|p| p.as_str().to_owned())),
+        Text(c.repo_url.clone()),
+        Bool(f.auto_build),
+        time(f.build_end),
+        Text(f.build_id.clone()),
+        Text(f.build_provider.clone()),
+        time(f.build_start),
+        Text(f.build_status.map(|s| s.as_str().to_owned())),
+        Text(f.build_url.clone()),
+        Int(f.parent_event_id),
+        Text(f.release_version.clone()),
+        Bool(f.auto_deploy),
+        Text(f.deployment_id.clone()),
+        Text(f.deployment_number.clone()),
+        Text(f.deployment_status.map(|s| s.as_str().to_owned())),
+        Text(f.deployment_type.map(|t| t.as_str().to_owned())),
+        Text(f.env_name.clone()),
+        time(c.commit_time),
+        time(f.deployment_start),
+        time(f.deployment_end),
+        Bool(f.hotfix),
+    ]
+}
+
+/// A result row read by column index, whatever the backend.
+pub trait Columns {
+    fn int(&self, index: usize) -> Result<Option<i64>>;
+    fn text(&self, index: usize) -> Result<Option<String>>;
+    fn boolean(&self, index: usize) -> Result<Option<bool>>;
+}
+
+/// An event from a row of [`EVENT_COLUMNS`].
+pub fn event_from_columns(row: &impl Columns, app_name: &str) -> Result<Event> {
+    let corrupt = |what: &str| StoreError::Internal(format!("an event row has no {what}"));
+    let time =
+        |i: usize| -> Result<Option<Timestamp>> { Ok(row.int(i)?.map(Timestamp::from_millis)) };
+    let event_type = row.text(1)?.ok_or_else(|| corrupt("type"))?;
+    let event_type = EventType::parse(&event_type)
+        .ok_or_else(|| StoreError::Internal(format!("unknown event type {event_type}")))?;
+    Ok(Event {
+        app_name: app_name.to_owned(),
+        event_id: row.int(0)?.ok_or_else(|| corrupt("id"))?,
+        event_time: time(2)?.ok_or_else(|| corrupt("time"))?,
+        event_type,
+        fields: EventFields {
+            commit: CommitFields {
+                author_name: row.text(3)?,
+                author_username: row.text(4)?,
+                branch: row.text(5)?,
+                commit_id: row.text(6)?,
+                commit_msg: row.text(7)?,
+                commit_time: time(28)?,
+                commit_url: row.text(8)?,
+                repo_name: row.text(9)?,
+                repo_owner: row.text(10)?,
+                repo_provider: row.text(11)?.as_deref().and_then(RepoProvider::parse),
+                repo_url: row.text(12)?,
+            },
+            auto_build: row.boolean(13)?,
+            build_end: time(14)?,
+            build_id: row.text(15)?,
+            build_provider: row.text(16)?,
+            build_start: time(17)?,
+            build_status: row.text(18)?.as_deref().and_then(BuildStatus::parse),
+            build_url: row.text(19)?,
+            parent_event_id: row.int(20)?,
+            release_version: row.text(21)?,
+            auto_deploy: row.boolean(22)?,
+            deployment_id: row.text(23)?,
+            deployment_number: row.text(24)?,
+            deployment_status: row.text(25)?.as_deref().and_then(DeploymentStatus::parse),
+            deployment_type: row.text(26)?.as_deref().and_then(DeploymentType::parse),
+            deployment_start: time(29)?,
+            deployment_end: time(30)?,
+            hotfix: row.boolean(31)?,
+            env_name: row.text(27)?,
+        },
+    })
+}
+
+/// A change from a row of [`CHANGE_COLUMNS`].
+pub fn change_from_columns(row: &impl Columns) -> Result<Change> {
+    let get = |i: usize| -> Result<String> {
+        row.text(i)?
+            .ok_or_else(|| StoreError::Internal(format!("a change row has no column {i}")))
+    };
+    ChangeColumns {
+        change_id: row.int(0)?.unwrap_or_default(),
+        at_ms: row.int(1)?.unwrap_or_default(),
+        kind: get(2)?,
+        actor: get(3)?,
+        fields: get(4)?,
+        event: get(5)?,
+        app_name: get(6)?,
+    }
+    .into_change()
 }

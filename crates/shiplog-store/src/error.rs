@@ -16,6 +16,10 @@ pub enum StoreError {
     /// The store was configured wrongly (bad URL, unreadable file).
     #[error("{0}")]
     Config(String),
+    /// A write broke a unique constraint; the write path turns this into
+    /// the client error it means, naming the value.
+    #[error("unique constraint {0:?} violated")]
+    Unique(crate::constraints::Unique),
     /// A bug or corrupt data; the detail is for the log only.
     #[error("internal store error: {0}")]
     Internal(String),

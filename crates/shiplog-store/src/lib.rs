@@ -8,9 +8,11 @@
 
 pub mod columns;
 pub mod constraints;
+pub mod db;
 mod error;
 pub mod pages;
 pub mod queries;
+pub mod reads;
 pub mod write;
 
 use async_trait::async_trait;
@@ -221,11 +223,6 @@ impl CommitStory {
             deployed_to: active.into_iter().map(Deployed::of).collect(),
         })
     }
-}
-
-/// The id to list changes after: none means from the first.
-pub fn after_change(page: &PageRequest<i64>) -> i64 {
-    page.after.unwrap_or(0)
 }
 
 /// What a token found by its hash may do: `stored` must match `presented`

@@ -112,6 +112,12 @@ pub static FIND_RELEASE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Creates an env: (account id, app id, name, description, tags, vars,
+/// created).
+pub const INSERT_ENV: &str = "INSERT INTO envs \
+     (account_id, app_id, name, description, tags, vars, created_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 /// The app an env belongs to: (account id, env name).
 pub const ENV_APP_ID: &str = "SELECT app_id FROM envs WHERE account_id = $1 AND name = $2";
 

@@ -4,17 +4,19 @@
 //! over the small transaction interface each backend implements.
 //!
 //! Both backends run these functions inside their group-commit transaction,
-//! so an event and the changes it causes commit together or not at all.
+//! so an event and the changes it causes commit together or not at all; a
+//! backend only runs the statements (see [`WriteTx`]).
 
-use async_trait::async_trait;
-use futures_util::FutureExt;
 use shiplog_api::EventOut;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::rules::{self, UpdateOutcome};
 use shiplog_domain::{Actor, DomainError, Event, EventFields, EventType, NewChange, Timestamp};
 
-use crate::columns::AppRow;
-use crate::{Account, Result, StoreError};
+use crate::columns::{AppRow, SqlValue, event_values, list_to_json, to_json_text};
+use crate::constraints::Unique;
+pub use crate::db::WriteTx;
+use crate::reads::load_event;
+use crate::{Account, Result, StoreError, queries};
 
 /// The per-app counters behind generated values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,53 +25,132 @@ pub enum Counter {
     Deploy,
 }
 
-/// What the write path needs of a backend's open write transaction.
-#[async_trait]
-pub trait WriteTx: Send {
-    async fn find_app(&mut self, account: &Account, name: &str) -> Result<AppRow>;
-    async fn load_event(&mut self, app: &AppRow, event_id: i64) -> Result<Option<Event>>;
-    /// The RELEASE of `app` with this version.
-    async fn find_release(&mut self, app: &AppRow, version: &str) -> Result<Option<Event>>;
-    /// The app an env of the account belongs to, if the env exists.
-    async fn env_app_id(&mut self, account_id: i64, env: &str) -> Result<Option<i64>>;
-    /// Creates an env of `app` with no description, tags or vars.
-    async fn create_env(&mut self, account_id: i64, app: &AppRow, env: &str) -> Result<()>;
-    /// Increments one of the app's counters and returns its new value.
-    async fn bump_counter(&mut self, app: &AppRow, counter: Counter) -> Result<i64>;
-    /// Inserts an event and returns its id.
-    async fn insert_event(
-        &mut self,
-        app: &AppRow,
-        event_type: EventType,
-        event_time: Timestamp,
-        fields: &EventFields,
-    ) -> Result<i64>;
-    /// Stores the updatable fields of a BUILD or DEPLOY unless it is
-    /// terminal; false if it was (another writer got there first).
-    async fn update_unless_terminal(
-        &mut self,
-        event_id: i64,
-        event_type: EventType,
-        next: &EventFields,
-    ) -> Result<bool>;
-    /// Records a change and returns its id.
-    async fn insert_change(
-        &mut self,
-        account_id: i64,
-        app: &AppRow,
-        actor: &Actor,
-        change: &NewChange,
-    ) -> Result<i64>;
+/// The RELEASE of `app` with this version.
+async fn find_release<T: WriteTx>(
+    tx: &mut T,
+    app: &AppRow,
+    version: &str,
+) -> Result<Option<Event>> {
+    let values = vec![app.id.into(), version.into()];
+    Ok(tx
+        .events(&app.name, &queries::FIND_RELEASE, values)
+        .await?
+        .pop())
 }
 
-/// Runs a write on a backend whose transaction never waits (SQLite's, on
-/// its writer thread): the future is ready at its first poll.
-pub fn run_ready<T>(write: impl Future<Output = Result<T>>) -> Result<T> {
-    write.now_or_never().unwrap_or_else(|| {
-        Err(StoreError::Internal(
-            "a synchronous write transaction had to wait".into(),
-        ))
-    })
+/// Increments one of the app's counters and returns its new value.
+async fn bump_counter<T: WriteTx>(tx: &mut T, app: &AppRow, counter: Counter) -> Result<i64> {
+    tx.scalar(queries::bump_counter(counter), vec![app.id.into()])
+        .await?
+        .ok_or_else(|| StoreError::not_found(format!("App {}", app.name)))
+}
+
+/// Inserts an event and returns its id.
+async fn insert_event<T: WriteTx>(
+    tx: &mut T,
+    app: &AppRow,
+    event_type: EventType,
+    event_time: Timestamp,
+    fields: &EventFields,
+) -> Result<i64> {
+    let values = event_values(app.id, event_type, event_time, fields);
+    match tx.scalar(queries::INSERT_EVENT, values).await {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => Err(StoreError::Internal("an insert returned no id".into())),
+        Err(StoreError::Unique(Unique::ReleaseVersion)) => {
+            Err(Unique::ReleaseVersion.error(fields.release_version.as_deref().unwrap_or_default()))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Stores the updatable fields of a BUILD or DEPLOY unless it is terminal;
+/// false if it was (another writer got there first).
+async fn update_unless_terminal<T: WriteTx>(
+    tx: &mut T,
+    event_id: i64,
+    event_type: EventType,
+    next: &EventFields,
+) -> Result<bool> {
+    let millis = |t: Option<Timestamp>| SqlValue::Int(t.map(Timestamp::millis));
+    let (sql, values) = if event_type == EventType::Build {
+        (
+            &*queries::UPDATE_BUILD_UNLESS_TERMINAL,
+            vec![
+                millis(next.build_end),
+                SqlValue::Text(next.build_status.map(|s| s.as_str().to_owned())),
+                SqlValue::Text(next.release_version.clone()),
+                event_id.into(),
+            ],
+        )
+    } else {
+        (
+            &*queries::UPDATE_DEPLOY_UNLESS_TERMINAL,
+            vec![
+                SqlValue::Text(next.deployment_status.map(|s| s.as_str().to_owned())),
+                millis(next.deployment_end),
+                event_id.into(),
+            ],
+        )
+    };
+    Ok(tx.execute(sql, values).await? > 0)
+}
+
+/// Records a change.
+async fn insert_change<T: WriteTx>(
+    tx: &mut T,
+    account_id: i64,
+    app: &AppRow,
+    actor: &Actor,
+    change: &NewChange,
+) -> Result<()> {
+    let values = vec![
+        account_id.into(),
+        app.id.into(),
+        change.event_id.into(),
+        change.at.millis().into(),
+        change.kind.as_str().into(),
+        to_json_text(actor).as_str().into(),
+        to_json_text(&change.fields).as_str().into(),
+        to_json_text(&change.event).as_str().into(),
+    ];
+    tx.scalar(queries::INSERT_CHANGE, values).await.map(|_| ())
+}
+
+/// Makes sure the env a DEPLOY names belongs to `app`, creating it (with no
+/// description, tags or vars) if the account has no env of that name.
+async fn ensure_deploy_env<T: WriteTx>(
+    tx: &mut T,
+    account_id: i64,
+    app: &AppRow,
+    env: &str,
+) -> Result<()> {
+    let owner = tx
+        .scalar(queries::ENV_APP_ID, vec![account_id.into(), env.into()])
+        .await?;
+    match owner {
+        Some(app_id) if app_id == app.id => Ok(()),
+        Some(_) => Err(DomainError::bad_param(
+            "env_name",
+            format!("Env {env} belongs to another app"),
+        )
+        .into()),
+        None => {
+            let values = vec![
+                account_id.into(),
+                app.id.into(),
+                env.into(),
+                SqlValue::Text(None),
+                list_to_json::<String>(&[]).as_str().into(),
+                list_to_json::<String>(&[]).as_str().into(),
+                Timestamp::now().millis().into(),
+            ];
+            match tx.execute(queries::INSERT_ENV, values).await {
+                Err(StoreError::Unique(Unique::EnvName)) => Err(Unique::EnvName.error(env)),
+                other => other.map(|_| ()),
+            }
+        }
+    }
 }
 
 /// Records `event` in the app named `app`, with its change.
@@ -100,7 +181,7 @@ pub async fn create_event<T: WriteTx>(
             }
             match &fields.release_version {
                 Some(version) => {
-                    if tx.find_release(&app, version).await?.is_some() {
+                    if find_release(tx, &app, version).await?.is_some() {
                         return Err(StoreError::already_exists(format!("Release {version}")));
                     }
                 }
@@ -112,7 +193,7 @@ pub async fn create_event<T: WriteTx>(
             ensure_deploy_env(tx, account.id, &app, &env).await?;
             let release = match (fields.parent_event_id, &fields.release_version) {
                 (Some(id), _) => Some(parent(tx, &app, id, event_type).await?),
-                (None, Some(version)) => tx.find_release(&app, version).await?,
+                (None, Some(version)) => find_release(tx, &app, version).await?,
                 (None, None) => None,
             };
             if let Some(release) = release {
@@ -120,7 +201,7 @@ pub async fn create_event<T: WriteTx>(
             }
             let number = match fields.deployment_number {
                 Some(_) => 0,
-                None => tx.bump_counter(&app, Counter::Deploy).await?,
+                None => bump_counter(tx, &app, Counter::Deploy).await?,
             };
             rules::fill_deploy_defaults(&mut fields, now, number);
         }
@@ -148,18 +229,19 @@ pub async fn update_event<T: WriteTx>(
     let app = tx.find_app(account, app).await?;
     let now = Timestamp::now();
     let not_found = || StoreError::not_found(format!("Event {event_id}"));
-    let current = tx.load_event(&app, event_id).await?.ok_or_else(not_found)?;
+    let current = load_event(tx, &app, event_id)
+        .await?
+        .ok_or_else(not_found)?;
     let next =
         match rules::apply_update(event_id, current.event_type, &current.fields, update, now)? {
             UpdateOutcome::Unchanged => return Ok(current),
             UpdateOutcome::Changed(next) => *next,
         };
-    if !tx
-        .update_unless_terminal(event_id, current.event_type, &next)
-        .await?
-    {
+    if !update_unless_terminal(tx, event_id, current.event_type, &next).await? {
         // Another writer made it terminal first: judge the update again.
-        let latest = tx.load_event(&app, event_id).await?.ok_or_else(not_found)?;
+        let latest = load_event(tx, &app, event_id)
+            .await?
+            .ok_or_else(not_found)?;
         return match rules::apply_update(event_id, latest.event_type, &latest.fields, update, now)?
         {
             UpdateOutcome::Unchanged => Ok(latest),
@@ -174,7 +256,7 @@ pub async fn update_event<T: WriteTx>(
     };
     let before = EventOut::json(&current);
     if let Some(change) = NewChange::between(event_id, Some(&before), EventOut::json(&after), now) {
-        tx.insert_change(account.id, &app, actor, &change).await?;
+        insert_change(tx, account.id, &app, actor, &change).await?;
     }
     if after.event_type == EventType::Build
         && let Some(version) = &update.release_version
@@ -204,7 +286,7 @@ async fn record_new<T: WriteTx>(
     now: Timestamp,
     fields: EventFields,
 ) -> Result<i64> {
-    let event_id = tx.insert_event(app, event_type, now, &fields).await?;
+    let event_id = insert_event(tx, app, event_type, now, &fields).await?;
     let event = Event {
         app_name: app.name.clone(),
         event_id,
@@ -213,7 +295,7 @@ async fn record_new<T: WriteTx>(
         fields,
     };
     if let Some(change) = NewChange::between(event_id, None, EventOut::json(&event), now) {
-        tx.insert_change(account.id, app, actor, &change).await?;
+        insert_change(tx, account.id, app, actor, &change).await?;
     }
     Ok(event_id)
 }
@@ -222,7 +304,7 @@ async fn record_new<T: WriteTx>(
 /// of the types the child allows.
 async fn parent<T: WriteTx>(tx: &mut T, app: &AppRow, id: i64, child: EventType) -> Result<Event> {
     let allowed = rules::allowed_parents(child);
-    tx.load_event(app, id)
+    load_event(tx, app, id)
         .await?
         .filter(|event| allowed.contains(&event.event_type))
         .ok_or_else(|| {
@@ -239,25 +321,6 @@ async fn parent<T: WriteTx>(tx: &mut T, app: &AppRow, id: i64, child: EventType)
         })
 }
 
-/// Makes sure the env a DEPLOY names belongs to `app`, creating it if the
-/// account has no env of that name.
-async fn ensure_deploy_env<T: WriteTx>(
-    tx: &mut T,
-    account_id: i64,
-    app: &AppRow,
-    env: &str,
-) -> Result<()> {
-    match tx.env_app_id(account_id, env).await? {
-        Some(app_id) if app_id == app.id => Ok(()),
-        Some(_) => Err(DomainError::bad_param(
-            "env_name",
-            format!("Env {env} belongs to another app"),
-        )
-        .into()),
-        None => tx.create_env(account_id, app, env).await,
-    }
-}
-
 /// Records the RELEASE a build reported, unless the app already has it.
 #[allow(clippy::too_many_arguments)]
 async fn ensure_release_of_build<T: WriteTx>(
@@ -270,7 +333,7 @@ async fn ensure_release_of_build<T: WriteTx>(
     build: &EventFields,
     now: Timestamp,
 ) -> Result<()> {
-    if tx.find_release(app, version).await?.is_some() {
+    if find_release(tx, app, version).await?.is_some() {
         return Ok(());
     }
     let release = rules::release_of_build(build_id, build, version);
@@ -282,8 +345,8 @@ async fn ensure_release_of_build<T: WriteTx>(
 /// The next `vN` the app has not used.
 async fn next_release_version<T: WriteTx>(tx: &mut T, app: &AppRow) -> Result<String> {
     loop {
-        let version = rules::release_version(tx.bump_counter(app, Counter::Release).await?);
-        if tx.find_release(app, &version).await?.is_none() {
+        let version = rules::release_version(bump_counter(tx, app, Counter::Release).await?);
+        if find_release(tx, app, &version).await?.is_none() {
             return Ok(version);
         }
     }

@@ -1,0 +1,47 @@
+//! What the shared read and write paths need of a backend's connection:
+//! a handful of primitives that run the SQL of [`crate::queries`] with
+//! bound [`SqlValue`]s. The backends differ only behind this interface.
+
+use async_trait::async_trait;
+use futures_util::FutureExt;
+use shiplog_domain::{Change, Event};
+
+use crate::columns::{AppRow, SqlValue};
+use crate::{Account, Result, StoreError};
+
+/// A connection to read with.
+#[async_trait]
+pub trait Db: Send {
+    /// The app of the account with this name, or `NotFound`.
+    async fn find_app(&mut self, account: &Account, name: &str) -> Result<AppRow>;
+    /// Runs a query of [`crate::columns::EVENT_COLUMNS`]; each event is
+    /// named after `app_name`.
+    async fn events(
+        &mut self,
+        app_name: &str,
+        sql: &str,
+        values: Vec<SqlValue>,
+    ) -> Result<Vec<Event>>;
+    /// Runs a query of [`crate::columns::CHANGE_COLUMNS`].
+    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<Change>>;
+}
+
+/// A connection inside an open write transaction.
+#[async_trait]
+pub trait WriteTx: Db {
+    /// Runs a statement that answers one integer (or none); a broken unique
+    /// constraint is `StoreError::Unique`.
+    async fn scalar(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Option<i64>>;
+    /// Runs a statement and answers the rows it changed.
+    async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64>;
+}
+
+/// Runs a read or write on a backend whose connection never waits
+/// (SQLite's): the future is ready at its first poll.
+pub fn run_ready<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    work.now_or_never().unwrap_or_else(|| {
+        Err(StoreError::Internal(
+            "a synchronous database call had to wait".into(),
+        ))
+    })
+}
