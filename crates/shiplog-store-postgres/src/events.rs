@@ -4,6 +4,7 @@
 use shiplog_domain::{Event, EventFilter, EventType, Order, PageRequest};
 use shiplog_store::Result;
 use shiplog_store::columns::{AppRow, EVENT_COLUMNS};
+use shiplog_store::pages;
 use sqlx::{PgConnection, QueryBuilder};
 
 use super::tx::events;
@@ -15,16 +16,7 @@ pub async fn latest(
     event_type: EventType,
     env: Option<&str>,
 ) -> Result<Option<Event>> {
-    let filter = EventFilter {
-        event_type: Some(event_type),
-        env: env.map(str::to_owned),
-        branch: None,
-    };
-    let page = PageRequest {
-        order: Order::Desc,
-        limit: 1,
-        after: None,
-    };
+    let (filter, page) = pages::newest(event_type, env);
     Ok(list(conn, app, &filter, &page, 1).await?.pop())
 }
 

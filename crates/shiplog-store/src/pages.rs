@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use shiplog_domain::resources::{App, Env};
-use shiplog_domain::{Event, Order, PageRequest, Timestamp};
+use shiplog_domain::{Event, EventFilter, EventType, Order, PageRequest, Timestamp};
 
 use crate::Result;
 use crate::columns::{AppRow, EVENT_COLUMNS, env_lists};
@@ -155,4 +155,20 @@ pub fn assemble_envs(owner: &str, rows: Vec<EnvPageRow>, events: Vec<Event>) -> 
             })
         })
         .collect()
+}
+
+/// The listing whose first row is the newest event of a type, optionally
+/// only those to one env.
+pub fn newest(event_type: EventType, env: Option<&str>) -> (EventFilter, PageRequest<i64>) {
+    let filter = EventFilter {
+        event_type: Some(event_type),
+        env: env.map(str::to_owned),
+        branch: None,
+    };
+    let page = PageRequest {
+        order: Order::Desc,
+        limit: 1,
+        after: None,
+    };
+    (filter, page)
 }
