@@ -10,77 +10,51 @@ pub(crate) mod story;
 use axum::Router;
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::get;
 use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::SharedState;
 
+/// Every documented call, registered once with its OpenAPI operation: the
+/// router and the description cannot disagree.
+pub fn api() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(events::create_push))
+        .routes(routes!(events::create_pull_request))
+        .routes(routes!(events::create_build))
+        .routes(routes!(events::create_release))
+        .routes(routes!(events::create_deploy))
+        .routes(routes!(story::get_event, events::update))
+        .routes(routes!(events::list))
+        .routes(routes!(story::history))
+        .routes(routes!(story::lineage))
+        .routes(routes!(story::commit))
+        .routes(routes!(story::changes))
+        .routes(routes!(apps::list))
+        .routes(routes!(apps::get, apps::create, apps::delete))
+        .routes(routes!(envs::list))
+        .routes(routes!(envs::list_of_app))
+        .routes(routes!(envs::get, envs::delete))
+        .routes(routes!(envs::create))
+        .routes(routes!(service::health))
+        .routes(routes!(service::ready))
+}
+
 /// The API. With `metrics`, `/-/metrics` is served here too; otherwise it
 /// is left to [`metrics_router`] on a listener of its own.
 pub fn router(state: SharedState, metrics: bool) -> Router {
+    let (api, _) = api().split_for_parts();
     let router = if metrics {
-        Router::new().route("/-/metrics", get(crate::metrics::render))
+        api.route("/-/metrics", get(crate::metrics::render))
     } else {
-        Router::new()
+        api
     };
     router
-        .route("/-/health", get(service::health))
         .route("/-/openapi.json", get(crate::openapi::serve))
-        .route("/-/ready", get(service::ready))
-        .route("/{username}/apps", get(apps::list))
-        .route(
-            "/{username}/apps/{app_name}",
-            get(apps::get).put(apps::create).delete(apps::delete),
-        )
-        .route("/{username}/apps/{app_name}/envs", get(envs::list_of_app))
-        .route(
-            "/{username}/apps/{app_name}/envs/{env_name}",
-            put(envs::create),
-        )
-        .route("/{username}/envs", get(envs::list))
-        .route(
-            "/{username}/envs/{env_name}",
-            get(envs::get).delete(envs::delete),
-        )
-        .route("/{username}/apps/{app_name}/events", get(events::list))
-        .route(
-            "/{username}/apps/{app_name}/events/pushEvent",
-            put(events::create_push),
-        )
-        .route(
-            "/{username}/apps/{app_name}/events/pullRequestEvent",
-            put(events::create_pull_request),
-        )
-        .route(
-            "/{username}/apps/{app_name}/events/buildEvent",
-            put(events::create_build),
-        )
-        .route(
-            "/{username}/apps/{app_name}/events/releaseEvent",
-            put(events::create_release),
-        )
-        .route(
-            "/{username}/apps/{app_name}/events/deployEvent",
-            put(events::create_deploy),
-        )
-        .route(
-            "/{username}/apps/{app_name}/events/{event_id}",
-            get(story::get_event).post(events::update),
-        )
-        .route(
-            "/{username}/apps/{app_name}/events/{event_id}/history",
-            get(story::history),
-        )
-        .route(
-            "/{username}/apps/{app_name}/events/{event_id}/lineage",
-            get(story::lineage),
-        )
-        .route(
-            "/{username}/apps/{app_name}/commits/{commit_id}",
-            get(story::commit),
-        )
-        .route("/{username}/changes", get(story::changes))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
