@@ -47,8 +47,13 @@ fn end_deploy_if_terminal(fields: &mut EventFields, now: Timestamp) {
 
 /// The values a new DEPLOY gets from the server when the client sent none:
 /// its id, its start, its type, `hotfix` false, and its end if it is
-/// created terminal. `deployment_number` comes from the app's counter.
-pub fn fill_deploy_defaults(fields: &mut EventFields, now: Timestamp, deployment_number: i64) {
+/// created terminal. `deployment_number` comes from the app's counter. An
+/// end before the (sent or assigned) start is refused.
+pub fn fill_deploy_defaults(
+    fields: &mut EventFields,
+    now: Timestamp,
+    deployment_number: i64,
+) -> Result<(), DomainError> {
     if fields.deployment_id.is_none() {
         fields.deployment_id = Some(new_deployment_id());
     }
@@ -59,6 +64,7 @@ pub fn fill_deploy_defaults(fields: &mut EventFields, now: Timestamp, deployment
     fields.deployment_start.get_or_insert(now);
     fields.hotfix.get_or_insert(false);
     end_deploy_if_terminal(fields, now);
+    check_deploy(fields)
 }
 
 /// What an update does to an event.

@@ -203,7 +203,7 @@ pub async fn create_event<T: WriteTx>(
                 Some(_) => 0,
                 None => bump_counter(tx, &app, Counter::Deploy).await?,
             };
-            rules::fill_deploy_defaults(&mut fields, now, number);
+            rules::fill_deploy_defaults(&mut fields, now, number)?;
         }
         EventType::Push | EventType::PullRequest | EventType::DockerImage => {}
     }
