@@ -37,11 +37,15 @@ pub fn check_deploy(fields: &EventFields) -> Result<(), DomainError> {
 }
 
 /// A deploy that reaches a terminal status ends then, unless the client
-/// said when it ended.
+/// said when it ended; never before a start the client sent.
 fn end_deploy_if_terminal(fields: &mut EventFields, now: Timestamp) {
     if fields.deployment_status.is_some_and(|s| s.is_terminal()) && fields.deployment_end.is_none()
     {
-        fields.deployment_end = Some(now);
+        let end = match fields.deployment_start {
+            Some(start) if start > now => start,
+            _ => now,
+        };
+        fields.deployment_end = Some(end);
     }
 }
 

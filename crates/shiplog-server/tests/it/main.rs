@@ -13,6 +13,7 @@ mod deploys;
 mod errors;
 mod events;
 mod filters;
+mod history;
 mod hostile;
 mod isolation;
 mod logging;
