@@ -58,38 +58,47 @@ pub struct Change {
     pub event: Value,
 }
 
-/// A change about to be recorded, before the store gives it an id.
+/// A change about to be recorded, before the store gives it an id. A
+/// creation stores no fields: they are the event's own, and what the event
+/// was right after any change is the event now with the later updates
+/// undone (see [`rewind`]), so no change keeps a copy of the event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewChange {
     pub at: Timestamp,
     pub kind: ChangeKind,
     pub event_id: i64,
+    /// For an update, each changed field as `[old, new]`; empty for a creation.
     pub fields: ChangedFields,
-    pub event: Value,
 }
 
 impl NewChange {
-    /// The change of the event `event_id` from `before` (none for a
-    /// creation) to `after`, both in their wire form, or `None` when no
-    /// field differs.
-    pub fn between(
+    pub fn created(event_id: i64, at: Timestamp) -> NewChange {
+        NewChange {
+            at,
+            kind: ChangeKind::Created,
+            event_id,
+            fields: Map::new(),
+        }
+    }
+
+    /// The update of the event `event_id` from `before` to `after`, both in
+    /// their wire form, or `None` when no field differs.
+    pub fn updated(
         event_id: i64,
-        before: Option<&Value>,
-        after: Value,
+        before: &Value,
+        after: &Value,
         at: Timestamp,
     ) -> Option<NewChange> {
         let empty = Map::new();
-        let old = before.and_then(Value::as_object).unwrap_or(&empty);
+        let old = before.as_object().unwrap_or(&empty);
         let mut fields = Map::new();
-        if let Value::Object(new) = &after {
-            for (key, value) in new {
-                let previous = old.get(key).unwrap_or(&Value::Null);
-                if previous != value {
-                    fields.insert(
-                        key.clone(),
-                        Value::Array(vec![previous.clone(), value.clone()]),
-                    );
-                }
+        for (key, value) in after.as_object().unwrap_or(&empty) {
+            let previous = old.get(key).unwrap_or(&Value::Null);
+            if previous != value {
+                fields.insert(
+                    key.clone(),
+                    Value::Array(vec![previous.clone(), value.clone()]),
+                );
             }
         }
         if fields.is_empty() {
@@ -97,16 +106,36 @@ impl NewChange {
         }
         Some(NewChange {
             at,
-            kind: if before.is_some() {
-                ChangeKind::Updated
-            } else {
-                ChangeKind::Created
-            },
+            kind: ChangeKind::Updated,
             event_id,
             fields,
-            event: after,
         })
     }
+}
+
+/// Undoes an update on an event's wire form: each field it changed takes
+/// its old value back.
+pub fn rewind(event: &mut Value, update: &ChangedFields) {
+    let Some(event) = event.as_object_mut() else {
+        return;
+    };
+    for (key, change) in update {
+        if let (Some(slot), Some(old)) = (event.get_mut(key), change.get(0)) {
+            *slot = old.clone();
+        }
+    }
+}
+
+/// The fields of a creation: every non-null field of the event as created,
+/// with `null` as the old value.
+pub fn created_fields(event: &Value) -> ChangedFields {
+    event
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, value)| !value.is_null())
+        .map(|(key, value)| (key.clone(), Value::Array(vec![Value::Null, value.clone()])))
+        .collect()
 }
 
 #[cfg(test)]
@@ -121,29 +150,31 @@ mod tests {
 
     #[test]
     fn a_creation_lists_every_non_null_field_with_null_before() {
-        let change = NewChange::between(7, None, build("Running"), Timestamp::now())
-            .expect("a creation is a change");
-        assert_eq!(change.kind, ChangeKind::Created);
-        assert_eq!(change.fields["build_status"], json!([null, "Running"]));
-        assert_eq!(change.fields["event_id"], json!([null, 7]));
-        assert!(!change.fields.contains_key("build_end"));
+        let fields = created_fields(&build("Running"));
+        assert_eq!(fields["build_status"], json!([null, "Running"]));
+        assert_eq!(fields["event_id"], json!([null, 7]));
+        assert!(!fields.contains_key("build_end"));
     }
 
     #[test]
-    fn an_update_lists_only_what_changed() {
+    fn an_update_lists_only_what_changed_and_rewinds_to_before() {
         let before = build("Running");
-        let change =
-            NewChange::between(7, Some(&before), build("Failed"), Timestamp::now()).unwrap();
+        let after = build("Failed");
+        let change = NewChange::updated(7, &before, &after, Timestamp::now()).unwrap();
         assert_eq!(change.kind, ChangeKind::Updated);
         assert_eq!(
-            Value::Object(change.fields),
+            Value::Object(change.fields.clone()),
             json!({"build_status": ["Running", "Failed"]})
         );
+        let mut rewound = after.clone();
+        rewind(&mut rewound, &change.fields);
+        assert_eq!(rewound, before);
         assert_eq!(
-            NewChange::between(7, Some(&before), before.clone(), Timestamp::now()),
+            NewChange::updated(7, &before, &before, Timestamp::now()),
             None
         );
     }
+
     #[test]
     fn actors_take_the_contract_shapes() {
         let token = Actor::Token {

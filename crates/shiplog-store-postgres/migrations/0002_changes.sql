@@ -11,8 +11,10 @@ CREATE INDEX events_by_parent ON events (parent_event_id) WHERE parent_event_id 
 
 -- Every accepted write to an event. Ids come from a sequence taken under
 -- the writers' advisory lock, so they increase in commit order across
--- instances. `fields` maps each changed field to [old, new]; `event` is the
--- event right after the change; both, and `actor`, are JSON text.
+-- instances. An update's `fields` map each changed field to [old, new]; a
+-- creation has none (they are the event's). What an event was after a
+-- change is the event now with later updates undone, so no row copies an
+-- event. `actor` and `fields` are JSON text.
 CREATE TABLE changes (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     account_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -21,8 +23,7 @@ CREATE TABLE changes (
     at_ms BIGINT NOT NULL,
     kind TEXT NOT NULL,
     actor TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    event TEXT NOT NULL
+    fields TEXT
 );
 
 -- ListChanges pages by account; an event's history by app and event (the

@@ -2,8 +2,10 @@
 //! connection for reads, or the writer task's inside its transaction.
 
 use async_trait::async_trait;
-use shiplog_domain::{Change, Event};
-use shiplog_store::columns::{AppRow, Columns, SqlValue, change_from_columns, event_from_columns};
+use shiplog_domain::Event;
+use shiplog_store::columns::{
+    AppRow, ChangeRow, Columns, SqlValue, change_from_columns, event_from_columns,
+};
 use shiplog_store::db::{Db, WriteTx};
 use shiplog_store::{Account, Result, StoreError};
 use sqlx::postgres::{PgArguments, PgRow};
@@ -69,7 +71,7 @@ impl Db for PgConn<'_> {
         events(self.0, app_name, bound(sql, values)).await
     }
 
-    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<Change>> {
+    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<ChangeRow>> {
         let rows = bound(sql, values)
             .fetch_all(&mut *self.0)
             .await

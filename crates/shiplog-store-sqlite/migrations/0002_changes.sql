@@ -10,8 +10,10 @@ CREATE INDEX events_by_commit ON events (app_id, commit_id, id) WHERE commit_id 
 CREATE INDEX events_by_parent ON events (parent_event_id) WHERE parent_event_id IS NOT NULL;
 
 -- Every accepted write to an event, in commit order (AUTOINCREMENT: ids are
--- never reused). `fields` maps each changed field to [old, new]; `event` is
--- the event right after the change; both, and `actor`, are JSON text.
+-- never reused). An update's `fields` map each changed field to [old,
+-- new]; a creation has none (they are the event's). What an event was after
+-- a change is the event now with later updates undone, so no row copies
+-- an event. `actor` and `fields` are JSON text.
 CREATE TABLE changes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -20,8 +22,7 @@ CREATE TABLE changes (
     at_ms INTEGER NOT NULL,
     kind TEXT NOT NULL,
     actor TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    event TEXT NOT NULL
+    fields TEXT
 );
 
 -- ListChanges pages by account; an event's history by app and event (the

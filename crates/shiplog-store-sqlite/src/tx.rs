@@ -5,8 +5,10 @@
 use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row};
-use shiplog_domain::{Change, Event};
-use shiplog_store::columns::{AppRow, Columns, SqlValue, change_from_columns, event_from_columns};
+use shiplog_domain::Event;
+use shiplog_store::columns::{
+    AppRow, ChangeRow, Columns, SqlValue, change_from_columns, event_from_columns,
+};
 use shiplog_store::db::{Db, WriteTx};
 use shiplog_store::{Account, Result, StoreError};
 
@@ -80,7 +82,7 @@ impl Db for SqliteConn<'_> {
         })
     }
 
-    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<Change>> {
+    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<ChangeRow>> {
         query(self.0, sql, sqlite_values(values), |row| {
             change_from_columns(row)
         })

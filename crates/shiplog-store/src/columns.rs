@@ -1,11 +1,12 @@
 //! What both backends store the same way: the column order of an event row,
-//! an app's identity, the columns of a change, and the JSON text of an
-//! env's tag and var lists.
+//! an app's identity, the columns of a change, the values bound to
+//! statements, and the JSON text of an env's tag and var lists.
 
+use shiplog_domain::change::ChangedFields;
 use shiplog_domain::event::CommitFields;
 use shiplog_domain::resources::EnvVar;
 use shiplog_domain::{
-    Actor, BuildStatus, Change, ChangeKind, DeploymentStatus, DeploymentType, Event, EventFields,
+    Actor, BuildStatus, ChangeKind, DeploymentStatus, DeploymentType, Event, EventFields,
     EventType, RepoProvider, Timestamp,
 };
 
@@ -29,47 +30,55 @@ pub struct AppRow {
     pub created_ms: i64,
 }
 
-/// The columns of a change row, in the order [`ChangeColumns`] holds them;
+/// The columns of a change row, in the order [`ChangeRow`] holds them;
 /// `app_name` comes from the apps table.
-pub const CHANGE_COLUMNS: &str = "c.id, c.at_ms, c.kind, c.actor, c.fields, c.event, a.name";
+pub const CHANGE_COLUMNS: &str =
+    "c.id, c.at_ms, c.kind, c.actor, c.fields, c.event_id, c.app_id, a.name";
 
-/// A change row as read, before its JSON columns are parsed.
-pub struct ChangeColumns {
+/// A change as stored: what the event was after it is not stored but
+/// rebuilt by the reads (see `reads::complete`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRow {
     pub change_id: i64,
-    pub at_ms: i64,
-    pub kind: String,
-    pub actor: String,
-    pub fields: String,
-    pub event: String,
+    pub at: Timestamp,
+    pub kind: ChangeKind,
+    pub actor: Actor,
+    /// An update's changed fields; none for a creation.
+    pub fields: Option<ChangedFields>,
+    pub event_id: i64,
+    pub app_id: i64,
     pub app_name: String,
 }
 
-impl ChangeColumns {
-    pub fn into_change(self) -> Result<Change> {
-        let corrupt = |what: &str, err: &dyn std::fmt::Display| {
-            StoreError::Internal(format!("change {}: {what}: {err}", self.change_id))
-        };
-        let kind = ChangeKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?;
-        let actor: Actor =
-            serde_json::from_str(&self.actor).map_err(|err| corrupt("actor", &err))?;
-        let fields = serde_json::from_str(&self.fields).map_err(|err| corrupt("fields", &err))?;
-        let event: serde_json::Value =
-            serde_json::from_str(&self.event).map_err(|err| corrupt("event", &err))?;
-        let event_id = event
-            .get("event_id")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or_else(|| corrupt("event", &"no event_id"))?;
-        Ok(Change {
-            change_id: self.change_id,
-            at: Timestamp::from_millis(self.at_ms),
-            kind,
-            actor,
-            app_name: self.app_name,
-            event_id,
-            fields,
-            event,
-        })
-    }
+/// A change from a row of [`CHANGE_COLUMNS`].
+pub fn change_from_columns(row: &impl Columns) -> Result<ChangeRow> {
+    let int = |i: usize| -> Result<i64> {
+        row.int(i)?
+            .ok_or_else(|| StoreError::Internal(format!("a change row has no column {i}")))
+    };
+    let text = |i: usize| -> Result<String> {
+        row.text(i)?
+            .ok_or_else(|| StoreError::Internal(format!("a change row has no column {i}")))
+    };
+    let change_id = int(0)?;
+    let corrupt = |what: &str, err: &dyn std::fmt::Display| {
+        StoreError::Internal(format!("change {change_id}: {what}: {err}"))
+    };
+    let kind = text(2)?;
+    let fields = match row.text(4)? {
+        Some(json) => Some(serde_json::from_str(&json).map_err(|err| corrupt("fields", &err))?),
+        None => None,
+    };
+    Ok(ChangeRow {
+        change_id,
+        at: Timestamp::from_millis(int(1)?),
+        kind: ChangeKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        actor: serde_json::from_str(&text(3)?).map_err(|err| corrupt("actor", &err))?,
+        fields,
+        event_id: int(5)?,
+        app_id: int(6)?,
+        app_name: text(7)?,
+    })
 }
 
 /// The JSON text of a value a change column holds.
@@ -211,22 +220,4 @@ pub fn event_from_columns(row: &impl Columns, app_name: &str) -> Result<Event> {
             env_name: row.text(27)?,
         },
     })
-}
-
-/// A change from a row of [`CHANGE_COLUMNS`].
-pub fn change_from_columns(row: &impl Columns) -> Result<Change> {
-    let get = |i: usize| -> Result<String> {
-        row.text(i)?
-            .ok_or_else(|| StoreError::Internal(format!("a change row has no column {i}")))
-    };
-    ChangeColumns {
-        change_id: row.int(0)?.unwrap_or_default(),
-        at_ms: row.int(1)?.unwrap_or_default(),
-        kind: get(2)?,
-        actor: get(3)?,
-        fields: get(4)?,
-        event: get(5)?,
-        app_name: get(6)?,
-    }
-    .into_change()
 }

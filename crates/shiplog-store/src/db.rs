@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 use futures_util::FutureExt;
-use shiplog_domain::{Change, Event};
+use shiplog_domain::Event;
 
-use crate::columns::{AppRow, SqlValue};
+use crate::columns::{AppRow, ChangeRow, SqlValue};
 use crate::{Account, Result, StoreError};
 
 /// A connection to read with.
@@ -23,7 +23,7 @@ pub trait Db: Send {
         values: Vec<SqlValue>,
     ) -> Result<Vec<Event>>;
     /// Runs a query of [`crate::columns::CHANGE_COLUMNS`].
-    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<Change>>;
+    async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<ChangeRow>>;
 }
 
 /// A connection inside an open write transaction.

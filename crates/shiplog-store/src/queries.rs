@@ -8,9 +8,31 @@ use shiplog_domain::{BuildStatus, DeploymentStatus};
 use crate::columns::{CHANGE_COLUMNS, EVENT_COLUMNS};
 use crate::write::Counter;
 
+/// Records a change: (account id, app id, event id, at, kind, actor,
+/// fields).
 pub const INSERT_CHANGE: &str = "INSERT INTO changes \
-     (account_id, app_id, event_id, at_ms, kind, actor, fields, event) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+     (account_id, app_id, event_id, at_ms, kind, actor, fields) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+
+/// The updates of some events after a change id, oldest first: (`apps`
+/// app ids, `events` event ids, after). Served by the index on (app id,
+/// event id, id).
+pub fn updates_of_events_sql(apps: usize, events: usize) -> String {
+    let list = |from: usize, count: usize| {
+        (from..from + count)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes c JOIN apps a ON a.id = c.app_id \
+         WHERE c.app_id IN ({}) AND c.event_id IN ({}) AND c.kind = 'updated' AND c.id > ${} \
+         ORDER BY c.id",
+        list(1, apps),
+        list(1 + apps, events),
+        1 + apps + events
+    )
+}
 
 /// An event's changes after a change id: (app id, event id, after, limit).
 pub static EVENT_HISTORY: LazyLock<String> = LazyLock::new(|| {

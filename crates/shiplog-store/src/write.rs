@@ -10,7 +10,9 @@
 use shiplog_api::EventOut;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::rules::{self, UpdateOutcome};
-use shiplog_domain::{Actor, DomainError, Event, EventFields, EventType, NewChange, Timestamp};
+use shiplog_domain::{
+    Actor, ChangeKind, DomainError, Event, EventFields, EventType, NewChange, Timestamp,
+};
 
 use crate::columns::{AppRow, SqlValue, event_values, list_to_json, to_json_text};
 use crate::constraints::Unique;
@@ -111,8 +113,10 @@ async fn insert_change<T: WriteTx>(
         change.at.millis().into(),
         change.kind.as_str().into(),
         to_json_text(actor).as_str().into(),
-        to_json_text(&change.fields).as_str().into(),
-        to_json_text(&change.event).as_str().into(),
+        SqlValue::Text(match change.kind {
+            ChangeKind::Created => None,
+            ChangeKind::Updated => Some(to_json_text(&change.fields)),
+        }),
     ];
     tx.scalar(queries::INSERT_CHANGE, values).await.map(|_| ())
 }
@@ -207,7 +211,7 @@ pub async fn create_event<T: WriteTx>(
         }
         EventType::Push | EventType::PullRequest | EventType::DockerImage => {}
     }
-    let id = record_new(tx, account, actor, &app, event_type, now, fields.clone()).await?;
+    let id = record_new(tx, account, actor, &app, event_type, now, &fields).await?;
     if event_type == EventType::Build
         && let Some(version) = &fields.release_version
     {
@@ -254,8 +258,8 @@ pub async fn update_event<T: WriteTx>(
         fields: next,
         ..current.clone()
     };
-    let before = EventOut::json(&current);
-    if let Some(change) = NewChange::between(event_id, Some(&before), EventOut::json(&after), now) {
+    let (before, changed) = (EventOut::json(&current), EventOut::json(&after));
+    if let Some(change) = NewChange::updated(event_id, &before, &changed, now) {
         insert_change(tx, account.id, &app, actor, &change).await?;
     }
     if after.event_type == EventType::Build
@@ -284,19 +288,17 @@ async fn record_new<T: WriteTx>(
     app: &AppRow,
     event_type: EventType,
     now: Timestamp,
-    fields: EventFields,
+    fields: &EventFields,
 ) -> Result<i64> {
-    let event_id = insert_event(tx, app, event_type, now, &fields).await?;
-    let event = Event {
-        app_name: app.name.clone(),
-        event_id,
-        event_time: now,
-        event_type,
-        fields,
-    };
-    if let Some(change) = NewChange::between(event_id, None, EventOut::json(&event), now) {
-        insert_change(tx, account.id, app, actor, &change).await?;
-    }
+    let event_id = insert_event(tx, app, event_type, now, fields).await?;
+    insert_change(
+        tx,
+        account.id,
+        app,
+        actor,
+        &NewChange::created(event_id, now),
+    )
+    .await?;
     Ok(event_id)
 }
 
@@ -337,7 +339,7 @@ async fn ensure_release_of_build<T: WriteTx>(
         return Ok(());
     }
     let release = rules::release_of_build(build_id, build, version);
-    record_new(tx, account, actor, app, EventType::Release, now, release)
+    record_new(tx, account, actor, app, EventType::Release, now, &release)
         .await
         .map(|_| ())
 }
