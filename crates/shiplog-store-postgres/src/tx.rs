@@ -95,6 +95,13 @@ impl WriteTx for PgConn<'_> {
         }
     }
 
+    async fn insert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<i64> {
+        let sql = format!("{sql} RETURNING id");
+        self.scalar(&sql, values)
+            .await?
+            .ok_or_else(|| StoreError::Internal("an insert returned no id".into()))
+    }
+
     async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64> {
         bound(sql, values)
             .execute(&mut *self.0)

@@ -102,6 +102,11 @@ impl WriteTx for SqliteConn<'_> {
         }
     }
 
+    async fn insert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<i64> {
+        self.execute(sql, values).await?;
+        Ok(self.0.last_insert_rowid())
+    }
+
     async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64> {
         let mut stmt = self.0.prepare_cached(sql).map_err(sql_error)?;
         stmt.execute(rusqlite::params_from_iter(sqlite_values(values)))

@@ -32,6 +32,9 @@ pub trait WriteTx: Db {
     /// Runs a statement that answers one integer (or none); a broken unique
     /// constraint is `StoreError::Unique`.
     async fn scalar(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Option<i64>>;
+    /// Inserts one row into a table with an `id` it generates, and answers
+    /// that id; a broken unique constraint is `StoreError::Unique`.
+    async fn insert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<i64>;
     /// Runs a statement and answers the rows it changed.
     async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64>;
 }

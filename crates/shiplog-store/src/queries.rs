@@ -12,7 +12,7 @@ use crate::write::Counter;
 /// fields).
 pub const INSERT_CHANGE: &str = "INSERT INTO changes \
      (account_id, app_id, event_id, at_ms, kind, actor, fields) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// The updates of some events after a change id, oldest first: (`apps`
 /// app ids, `events` event ids, after). Served by the index on (app id,
@@ -120,7 +120,7 @@ pub const INSERT_EVENT: &str = "INSERT INTO events (app_id, event_type, event_ti
      deployment_id, deployment_number, deployment_status, deployment_type, env_name, \
      commit_time_ms, deployment_start_ms, deployment_end_ms, hotfix) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) RETURNING id";
+     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)";
 
 /// One event of an app: (event id, app id).
 pub static LOAD_EVENT: LazyLock<String> =

@@ -56,9 +56,8 @@ async fn insert_event<T: WriteTx>(
     fields: &EventFields,
 ) -> Result<i64> {
     let values = event_values(app.id, event_type, event_time, fields);
-    match tx.scalar(queries::INSERT_EVENT, values).await {
-        Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(StoreError::Internal("an insert returned no id".into())),
+    match tx.insert(queries::INSERT_EVENT, values).await {
+        Ok(id) => Ok(id),
         Err(StoreError::Unique(Unique::ReleaseVersion)) => {
             Err(Unique::ReleaseVersion.error(fields.release_version.as_deref().unwrap_or_default()))
         }
@@ -118,7 +117,7 @@ async fn insert_change<T: WriteTx>(
             ChangeKind::Updated => Some(to_json_text(&change.fields)),
         }),
     ];
-    tx.scalar(queries::INSERT_CHANGE, values).await.map(|_| ())
+    tx.execute(queries::INSERT_CHANGE, values).await.map(|_| ())
 }
 
 /// Makes sure the env a DEPLOY names belongs to `app`, creating it (with no
