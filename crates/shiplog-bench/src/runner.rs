@@ -451,9 +451,13 @@ async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Resu
             }
         }
     });
+    // The first failure is the one to report: the tasks it aborts then
+    // end as cancelled.
     let mut result = Ok(());
     while let Some(joined) = tasks.join_next().await {
-        if let Err(err) = joined.context("a seeding task failed").and_then(|r| r) {
+        if let Err(err) = joined.context("a seeding task failed").and_then(|r| r)
+            && result.is_ok()
+        {
             result = Err(err);
             tasks.abort_all();
         }
