@@ -83,6 +83,11 @@ pub async fn get_commit<D: Db>(
     commit_id: &str,
 ) -> Result<CommitStory> {
     let app = db.find_app(account, app).await?;
+    // No event can carry text the write path refuses (NUL), and PostgreSQL
+    // would refuse to compare it.
+    if commit_id.contains('\0') {
+        return Err(StoreError::not_found(format!("Commit {commit_id}")));
+    }
     let keys = || vec![app.id.into(), commit_id.into()];
     let events = db
         .events(&app.name, &queries::COMMIT_EVENTS, keys())

@@ -1505,3 +1505,27 @@ async fn an_invalid_commit_time_or_deployment_time_is_bad_param() {
     assert!(all_changes(&app).await.is_empty());
     assert_eq!(app.get("/jdoe/envs").await.json["envs"], json!([]));
 }
+
+#[tokio::test]
+async fn a_commit_id_no_event_can_carry_is_not_found_and_an_undecodable_one_bad_param() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    app.create_event("web", "pushEvent", json!({"commit_id": "c1"}))
+        .await;
+    let long = "c".repeat(10_000);
+    for commit_id in ["%00", "c1%00", long.as_str(), "%E2%80%AE", "..%2F..%2Fetc"] {
+        let answer = app
+            .get(&format!("/jdoe/apps/web/commits/{commit_id}"))
+            .await;
+        assert_error(&answer, 404, "NotFound");
+        assert!(
+            answer.message().starts_with("Commit "),
+            "{commit_id}: {}",
+            answer.text
+        );
+    }
+    let answer = app.get("/jdoe/apps/web/commits/%FF").await;
+    assert_error(&answer, 400, "BadParam");
+    let answer = app.get("/jdoe/apps/web/commits/c1").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
