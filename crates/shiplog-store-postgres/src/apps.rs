@@ -12,7 +12,7 @@ use super::{db_error, unique_violation};
 use shiplog_store::columns::AppRow;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
-use shiplog_store::pages::{self, AppPageRow, EnvPageRow, EnvScope};
+use shiplog_store::pages::{self, EnvScope};
 use shiplog_store::{Account, Result, StoreError, known_name};
 
 fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
@@ -113,15 +113,8 @@ pub async fn list_apps(
     let rows = page_rows(conn, &pages::app_page_sql(page), account.id, page).await?;
     let rows = rows
         .iter()
-        .map(|row| {
-            Ok(AppPageRow {
-                app: app_row(row, 0)?,
-                latest_build: row.try_get(4)?,
-                latest_release: row.try_get(5)?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(db_error)?;
+        .map(|row| pages::app_page_row(&tx::PgColumns(row)))
+        .collect::<Result<Vec<_>>>()?;
     let events = events_by_ids(conn, &pages::app_page_events(&rows)).await?;
     Ok(pages::assemble_apps(&account.name, rows, events))
 }
@@ -252,19 +245,8 @@ pub async fn list_envs(
     let rows = page_rows(conn, &pages::env_page_sql(scope, page), owner, page).await?;
     let rows = rows
         .iter()
-        .map(|row| {
-            Ok(EnvPageRow {
-                app: app_row(row, 0)?,
-                name: row.try_get(4)?,
-                description: row.try_get(5)?,
-                tags: row.try_get(6)?,
-                vars: row.try_get(7)?,
-                last_deployment: row.try_get(8)?,
-                active_release_version: row.try_get(9)?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(db_error)?;
+        .map(|row| pages::env_page_row(&tx::PgColumns(row)))
+        .collect::<Result<Vec<_>>>()?;
     let events = events_by_ids(conn, &pages::env_page_events(&rows)).await?;
     pages::assemble_envs(&account.name, rows, events)
 }

@@ -7,13 +7,13 @@ use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::{EventType, PageRequest, ResourceName, Timestamp};
 
 use super::events;
-use super::tx::query;
+use super::tx::{SqliteColumns, query};
 use super::{sql_error, unique_violation};
 use shiplog_store::columns::AppRow;
 use shiplog_store::columns::event_from_columns;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
-use shiplog_store::pages::{self, AppPageRow, EnvPageRow, EnvScope};
+use shiplog_store::pages::{self, EnvScope};
 use shiplog_store::{Account, Result, StoreError, known_name};
 
 pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppRow> {
@@ -83,24 +83,10 @@ pub fn list_apps(
     page: &PageRequest<String>,
 ) -> Result<Vec<App>> {
     let rows = page_rows(conn, &pages::app_page_sql(page), account.id, page, |row| {
-        Ok(AppPageRow {
-            app: app_row(row)?,
-            latest_build: row.get(4)?,
-            latest_release: row.get(5)?,
-        })
+        pages::app_page_row(row)
     })?;
     let events = events_by_ids(conn, &pages::app_page_events(&rows))?;
     Ok(pages::assemble_apps(&account.name, rows, events))
-}
-
-/// The app columns that start every page row.
-fn app_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
-    Ok(AppRow {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        description: row.get(2)?,
-        created_ms: row.get(3)?,
-    })
 }
 
 /// Runs a page query whose parameters are (owner, after if any, limit).
@@ -109,18 +95,14 @@ fn page_rows<T>(
     sql: &str,
     owner: i64,
     page: &PageRequest<String>,
-    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    map: impl FnMut(&SqliteColumns<'_, '_>) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
     let mut values = vec![Value::Integer(owner)];
     if let Some(after) = &page.after {
         values.push(Value::Text(after.clone()));
     }
     values.push(Value::Integer(page.fetch_limit() as i64));
-    stmt.query_map(rusqlite::params_from_iter(values), map)
-        .map_err(sql_error)?
-        .collect::<rusqlite::Result<Vec<T>>>()
-        .map_err(sql_error)
+    query(conn, sql, values, map)
 }
 
 /// The events a page shows, in one query.
@@ -262,23 +244,8 @@ pub fn list_envs(
         None => (EnvScope::Account, account.id),
         Some(app) => (EnvScope::App, find_app(conn, account, app)?.id),
     };
-    let rows = page_rows(
-        conn,
-        &pages::env_page_sql(scope, page),
-        owner,
-        page,
-        |row| {
-            Ok(EnvPageRow {
-                app: app_row(row)?,
-                name: row.get(4)?,
-                description: row.get(5)?,
-                tags: row.get(6)?,
-                vars: row.get(7)?,
-                last_deployment: row.get(8)?,
-                active_release_version: row.get(9)?,
-            })
-        },
-    )?;
+    let sql = pages::env_page_sql(scope, page);
+    let rows = page_rows(conn, &sql, owner, page, |row| pages::env_page_row(row))?;
     let events = events_by_ids(conn, &pages::env_page_events(&rows))?;
     pages::assemble_envs(&account.name, rows, events)
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use shiplog_domain::resources::{App, Env};
 use shiplog_domain::{Event, EventFilter, EventType, Order, PageRequest, Timestamp};
 
-use crate::Result;
-use crate::columns::{AppRow, EVENT_COLUMNS, env_lists};
+use crate::columns::{AppRow, Columns, EVENT_COLUMNS, env_lists};
+use crate::{Result, StoreError};
 
 /// Whose envs a page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,4 +171,40 @@ pub fn newest(event_type: EventType, env: Option<&str>) -> (EventFilter, PageReq
         after: None,
     };
     (filter, page)
+}
+
+fn required<T>(value: Option<T>, index: usize) -> Result<T> {
+    value.ok_or_else(|| StoreError::Internal(format!("a page row has no column {index}")))
+}
+
+/// The app columns that start every page row.
+fn app_columns(row: &impl Columns) -> Result<AppRow> {
+    Ok(AppRow {
+        id: required(row.int(0)?, 0)?,
+        name: required(row.text(1)?, 1)?,
+        description: row.text(2)?,
+        created_ms: required(row.int(3)?, 3)?,
+    })
+}
+
+/// A row of [`app_page_sql`].
+pub fn app_page_row(row: &impl Columns) -> Result<AppPageRow> {
+    Ok(AppPageRow {
+        app: app_columns(row)?,
+        latest_build: row.int(4)?,
+        latest_release: row.int(5)?,
+    })
+}
+
+/// A row of [`env_page_sql`].
+pub fn env_page_row(row: &impl Columns) -> Result<EnvPageRow> {
+    Ok(EnvPageRow {
+        app: app_columns(row)?,
+        name: required(row.text(4)?, 4)?,
+        description: row.text(5)?,
+        tags: required(row.text(6)?, 6)?,
+        vars: required(row.text(7)?, 7)?,
+        last_deployment: row.int(8)?,
+        active_release_version: row.text(9)?,
+    })
 }
