@@ -23,8 +23,16 @@ pub fn check_build(fields: &EventFields) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// The rules every DEPLOY's fields obey, whether created or updated.
+/// The rules every DEPLOY's fields obey, whether created or updated: an
+/// end only once it is over, and never before its start.
 pub fn check_deploy(fields: &EventFields) -> Result<(), DomainError> {
+    if fields.deployment_end.is_some() && !fields.deployment_status.is_some_and(|s| s.is_terminal())
+    {
+        return Err(DomainError::bad_param(
+            "deployment_end",
+            "deployment_end goes with a terminal deployment_status (Ok, Failed or Aborted)",
+        ));
+    }
     if let (Some(start), Some(end)) = (fields.deployment_start, fields.deployment_end)
         && end < start
     {

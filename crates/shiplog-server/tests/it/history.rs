@@ -1275,7 +1275,22 @@ async fn a_deployment_start_and_end_that_were_sent_are_kept() {
         "deployed when it ended"
     );
 
-    let end_first = app
+    // An end goes with a terminal status (beyond.md §8), on create and on
+    // update, and a refused one changes nothing.
+    let before = snapshot(&app).await;
+    let answer = app
+        .put(
+            "/jdoe/apps/web/events/deployEvent",
+            json!({"env_name": "dev", "deployment_status": "InProgress", "deployment_end": END}),
+        )
+        .await;
+    assert_error(&answer, 400, "BadParam");
+    assert!(
+        answer.message().contains("deployment_end"),
+        "{}",
+        answer.text
+    );
+    let running = app
         .create_event(
             "web",
             "deployEvent",
@@ -1286,16 +1301,23 @@ async fn a_deployment_start_and_end_that_were_sent_are_kept() {
             }),
         )
         .await;
-    assert_ok(&update(&app, "web", end_first, json!({"deployment_end": END})).await);
-    let e = get_event(&app, "web", end_first).await;
-    assert_eq!(e["deployment_end"], END);
-    assert_eq!(e["deployment_status"], "InProgress");
-    assert_ok(&update(&app, "web", end_first, json!({"deployment_status": "Ok"})).await);
-    assert_eq!(
-        get_event(&app, "web", end_first).await["deployment_end"],
-        END,
-        "the end sent before is kept"
+    let answer = update(&app, "web", running, json!({"deployment_end": END})).await;
+    assert_error(&answer, 400, "BadParam");
+    assert!(
+        answer.message().contains("deployment_end"),
+        "{}",
+        answer.text
     );
+    assert_eq!(
+        get_event(&app, "web", running).await["deployment_end"],
+        Value::Null
+    );
+    assert_eq!(
+        history(&app, "web", running).await.len(),
+        1,
+        "only its creation"
+    );
+    let _ = before;
 }
 
 #[tokio::test]
