@@ -98,8 +98,8 @@ pub struct DeployEventIn {
     pub commit: CommitFieldsIn,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_deploy: Option<bool>,
-    /// RFC 3339 date-time; set by the server when a terminal status is
-    /// reached, unless sent.
+    /// RFC 3339 date-time, only with a terminal `deployment_status`; set by
+    /// the server when a terminal status is reached, unless sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_end: Option<String>,
     /// Assigned (`d-…`) when absent.
@@ -132,7 +132,8 @@ pub struct DeployEventIn {
 
 /// The body of UpdateBuildEvent (on a BUILD) or UpdateDeployEvent (on a
 /// DEPLOY): a BUILD takes the `build_*` fields and `release_version`, a
-/// DEPLOY `deployment_status` and `deployment_end`.
+/// DEPLOY `deployment_status` and `deployment_end` (only with a terminal
+/// status).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventUpdateIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
