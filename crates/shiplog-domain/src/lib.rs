@@ -5,6 +5,7 @@
 //! store enforces the same rules atomically; the server maps them to HTTP.
 
 pub mod change;
+pub mod dora;
 pub mod error;
 pub mod event;
 pub mod filter;

@@ -435,7 +435,7 @@ async fn a_known_path_with_a_wrong_method_is_unsupported_http_method() {
         (Method::GET, "/jdoe/apps/web/events/pushEvent"),
         (Method::DELETE, "/jdoe/apps/web/events/pushEvent"),
         (Method::GET, "/jdoe/apps/web/events/buildEvent"),
-        // GET on an event is GetEvent (beyond.md §6); DELETE stays unsupported.
+        // GET on an event is GetEvent; DELETE and PUT stay unsupported.
         (Method::DELETE, event_path.as_str()),
         (Method::PUT, event_path.as_str()),
         (Method::PATCH, "/jdoe/apps/web"),

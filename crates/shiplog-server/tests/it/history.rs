@@ -1275,7 +1275,7 @@ async fn a_deployment_start_and_end_that_were_sent_are_kept() {
         "deployed when it ended"
     );
 
-    // An end goes with a terminal status (beyond.md §8), on create and on
+    // An end goes with a terminal status, on create and on
     // update, and a refused one changes nothing.
     let before = snapshot(&app).await;
     let answer = app
