@@ -100,6 +100,7 @@ async fn events_by_ids(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Event
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let ids = pages::padded(ids.iter().copied());
     let sql = pages::events_by_ids_sql(ids.len());
     let values = ids.iter().map(|id| (*id).into()).collect();
     tx::events(conn, "", tx::bound(&sql, values)).await

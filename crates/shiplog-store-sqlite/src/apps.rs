@@ -110,6 +110,7 @@ fn events_by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<Event>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let ids = pages::padded(ids.iter().copied());
     let values = ids.iter().map(|id| Value::Integer(*id)).collect();
     query(conn, &pages::events_by_ids_sql(ids.len()), values, |row| {
         event_from_columns(row, "")

@@ -94,13 +94,20 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>) {
         // A lone job needs no savepoint: its failure rolls back the whole
         // transaction, which holds nothing else.
         let lone = batch.len() == 1;
-        let mut lone_failed = false;
+        // Set when the transaction may hold writes of a job that failed:
+        // then it is rolled back whole and no job is acknowledged.
+        let mut roll_back = false;
         for job in batch.drain(..) {
-            let savepoint = lone || run_cached(&conn, "SAVEPOINT job").is_ok();
+            if !lone && run_cached(&conn, "SAVEPOINT job").is_err() {
+                // A job whose failure could not be undone alone does not run.
+                let (_, reply) = job(None);
+                replies.push(reply);
+                continue;
+            }
             let (ok, reply) = job(Some(&mut conn));
             if lone {
-                lone_failed = !ok;
-            } else if savepoint {
+                roll_back = !ok;
+            } else {
                 let end = if ok {
                     run_cached(&conn, "RELEASE job")
                 } else {
@@ -108,16 +115,25 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>) {
                         .and_then(|_| run_cached(&conn, "RELEASE job"))
                 };
                 if let Err(err) = end {
-                    tracing::error!(error = %err, "ending a savepoint failed");
+                    tracing::error!(error = %err, "ending a savepoint failed; the batch is rolled back");
+                    roll_back = true;
                 }
             }
             replies.push(reply);
         }
-        let end = if lone_failed { "ROLLBACK" } else { "COMMIT" };
+        let end = if roll_back { "ROLLBACK" } else { "COMMIT" };
         let commit = run_cached(&conn, end).map_err(|err| {
             let _ = conn.execute_batch("ROLLBACK");
             unavailable(&err)
         });
+        // A lone job's rollback is its own failure, answered as such; a
+        // batch rolled back for a broken savepoint acknowledges nothing.
+        let commit = match commit {
+            Ok(()) if roll_back && !lone => Err(StoreError::Unavailable(
+                "a write batch was rolled back".into(),
+            )),
+            other => other,
+        };
         for reply in replies.drain(..) {
             reply(commit.clone());
         }

@@ -39,8 +39,9 @@ pub trait WriteTx: Db {
     async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64>;
 }
 
-/// Runs a read or write on a backend whose connection never waits
-/// (SQLite's): the future is ready at its first poll.
+/// Runs a read or write on a backend whose calls complete synchronously
+/// (SQLite's, which may block on a lock but never yields): the future is
+/// ready at its first poll.
 pub fn run_ready<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     work.now_or_never().unwrap_or_else(|| {
         Err(StoreError::Internal(

@@ -73,6 +73,17 @@ fn keyset(column: &str, page: &PageRequest<String>) -> String {
     }
 }
 
+/// Ids to bind to an `IN` list, padded with the last one to a power of
+/// two: the list's SQL then takes a handful of shapes, each prepared once,
+/// instead of one per length.
+pub fn padded(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
+    ids
+}
+
 /// Events by id: `count` placeholders `$1…`.
 pub fn events_by_ids_sql(count: usize) -> String {
     let placeholders: Vec<String> = (1..=count).map(|i| format!("${i}")).collect();
@@ -207,4 +218,17 @@ pub fn env_page_row(row: &impl Columns) -> Result<EnvPageRow> {
         last_deployment: row.int(8)?,
         active_release_version: row.text(9)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_lists_are_padded_to_a_power_of_two_with_their_last_id() {
+        assert_eq!(padded([]), Vec::<i64>::new());
+        assert_eq!(padded([7]), [7]);
+        assert_eq!(padded([1, 2, 3]), [1, 2, 3, 3]);
+        assert_eq!(padded([1, 2, 3, 4, 5]).len(), 8);
+    }
 }

@@ -72,9 +72,10 @@ pub static DESCENDANTS: LazyLock<String> = LazyLock::new(|| {
         "WITH RECURSIVE tree (descendant_id) AS ( \
              SELECT id FROM events WHERE parent_event_id = $1 AND app_id = $2 \
              UNION \
-             SELECT e.id FROM events e JOIN tree ON e.parent_event_id = tree.descendant_id) \
+             SELECT e.id FROM events e JOIN tree ON e.parent_event_id = tree.descendant_id \
+             WHERE e.app_id = $2) \
          SELECT {EVENT_COLUMNS} FROM events \
-         WHERE id IN (SELECT descendant_id FROM tree) ORDER BY id"
+         WHERE id IN (SELECT descendant_id FROM tree) AND app_id = $2 ORDER BY id"
     )
 });
 

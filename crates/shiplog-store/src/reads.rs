@@ -116,8 +116,8 @@ async fn complete<D: Db>(db: &mut D, rows: Vec<ChangeRow>) -> Result<Vec<Change>
         return Ok(Vec::new());
     };
     let distinct = |ids: Vec<i64>| ids.into_iter().collect::<BTreeSet<_>>();
-    let event_ids = distinct(rows.iter().map(|row| row.event_id).collect());
-    let app_ids = distinct(rows.iter().map(|row| row.app_id).collect());
+    let event_ids = pages::padded(distinct(rows.iter().map(|row| row.event_id).collect()));
+    let app_ids = pages::padded(distinct(rows.iter().map(|row| row.app_id).collect()));
     let event_values: Vec<SqlValue> = event_ids.iter().map(|id| (*id).into()).collect();
     let current: HashMap<i64, Event> = db
         .events(

@@ -241,7 +241,9 @@ pub async fn update_event<T: WriteTx>(
             UpdateOutcome::Changed(next) => *next,
         };
     if !update_unless_terminal(tx, event_id, current.event_type, &next).await? {
-        // Another writer made it terminal first: judge the update again.
+        // Writes are serialised (one SQLite writer; one advisory lock on
+        // PostgreSQL), so the row read above cannot have turned terminal
+        // since: this is a guard. Judge the update again on what is stored.
         let latest = load_event(tx, &app, event_id)
             .await?
             .ok_or_else(not_found)?;
