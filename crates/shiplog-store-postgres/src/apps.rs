@@ -13,6 +13,7 @@ use shiplog_store::columns::AppRow;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
 use shiplog_store::pages::{self, EnvScope};
+use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
 
 fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
@@ -26,15 +27,13 @@ fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
 
 pub async fn find_app(conn: &mut PgConnection, account: &Account, name: &str) -> Result<AppRow> {
     known_name("App", name)?;
-    let row = sqlx::query(
-        "SELECT id, name, description, created_ms FROM apps WHERE account_id = $1 AND name = $2",
-    )
-    .bind(account.id)
-    .bind(name)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_error)?
-    .ok_or_else(|| StoreError::not_found(format!("App {name}")))?;
+    let row = sqlx::query(queries::FIND_APP)
+        .bind(account.id)
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| StoreError::not_found(format!("App {name}")))?;
     app_row(&row, 0).map_err(db_error)
 }
 
@@ -155,19 +154,16 @@ async fn insert_env(
     name: &str,
     env: &NewEnv,
 ) -> Result<()> {
-    let inserted = sqlx::query(
-        "INSERT INTO envs (account_id, app_id, name, description, tags, vars, created_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(account_id)
-    .bind(app.id)
-    .bind(name)
-    .bind(&env.description)
-    .bind(list_to_json(&env.tags))
-    .bind(list_to_json(&env.vars))
-    .bind(Timestamp::now().millis())
-    .execute(conn)
-    .await;
+    let inserted = sqlx::query(queries::INSERT_ENV)
+        .bind(account_id)
+        .bind(app.id)
+        .bind(name)
+        .bind(&env.description)
+        .bind(list_to_json(&env.tags))
+        .bind(list_to_json(&env.vars))
+        .bind(Timestamp::now().millis())
+        .execute(conn)
+        .await;
     match inserted {
         Ok(_) => Ok(()),
         Err(err) if unique_violation(&err) == Some(Unique::EnvName) => {
@@ -196,16 +192,13 @@ pub async fn get_env(conn: &mut PgConnection, account: &Account, name: &str) -> 
     let vars: String = row.try_get(7).map_err(db_error)?;
     let (tags, vars) = env_lists(&tags, &vars)?;
     let last_deployment = events::latest(conn, &app, EventType::Deploy, Some(&name)).await?;
-    let active_release_version: Option<String> = sqlx::query_scalar(
-        "SELECT release_version FROM events WHERE app_id = $1 AND env_name = $2 \
-         AND event_type = 'DEPLOY' AND deployment_status = 'Ok' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(app.id)
-    .bind(&name)
-    .fetch_optional(conn)
-    .await
-    .map_err(db_error)?
-    .flatten();
+    let active_release_version: Option<String> = sqlx::query_scalar(queries::ACTIVE_RELEASE)
+        .bind(app.id)
+        .bind(&name)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?
+        .flatten();
     Ok(Env {
         owner: account.name.clone(),
         app_name: app.name,

@@ -14,15 +14,12 @@ use shiplog_store::columns::event_from_columns;
 use shiplog_store::columns::{env_lists, list_to_json};
 use shiplog_store::constraints::Unique;
 use shiplog_store::pages::{self, EnvScope};
+use shiplog_store::queries;
 use shiplog_store::{Account, Result, StoreError, known_name};
 
 pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppRow> {
     known_name("App", name)?;
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, name, description, created_ms FROM apps WHERE account_id = ?1 AND name = ?2",
-        )
-        .map_err(sql_error)?;
+    let mut stmt = conn.prepare_cached(queries::FIND_APP).map_err(sql_error)?;
     stmt.query_row(params![account.id, name], |row| {
         Ok(AppRow {
             id: row.get(0)?,
@@ -150,10 +147,7 @@ fn insert_env(
     env: &NewEnv,
 ) -> Result<()> {
     let inserted = conn
-        .prepare_cached(
-            "INSERT INTO envs (account_id, app_id, name, description, tags, vars, created_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
+        .prepare_cached(queries::INSERT_ENV)
         .and_then(|mut stmt| {
             stmt.execute(params![
                 account_id,
@@ -189,10 +183,7 @@ fn env_from_row(conn: &Connection, account: &Account, row: &rusqlite::Row<'_>) -
     let (tags, vars) = env_lists(&parse(6)?, &parse(7)?)?;
     let last_deployment = events::latest(conn, &app, EventType::Deploy, Some(&name))?;
     let active_release_version = conn
-        .prepare_cached(
-            "SELECT release_version FROM events WHERE app_id = ?1 AND env_name = ?2 \
-             AND event_type = 'DEPLOY' AND deployment_status = 'Ok' ORDER BY id DESC LIMIT 1",
-        )
+        .prepare_cached(queries::ACTIVE_RELEASE)
         .and_then(|mut stmt| {
             stmt.query_row(params![app.id, name], |row| row.get(0))
                 .optional()

@@ -135,6 +135,15 @@ pub static FIND_RELEASE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// An app of an account by name: (account id, name).
+pub const FIND_APP: &str =
+    "SELECT id, name, description, created_ms FROM apps WHERE account_id = $1 AND name = $2";
+
+/// The release of an env's newest deploy that ended `Ok`: (app id, env).
+pub const ACTIVE_RELEASE: &str = "SELECT release_version FROM events \
+     WHERE app_id = $1 AND env_name = $2 AND event_type = 'DEPLOY' AND deployment_status = 'Ok' \
+     ORDER BY id DESC LIMIT 1";
+
 /// Creates an env: (account id, app id, name, description, tags, vars,
 /// created).
 pub const INSERT_ENV: &str = "INSERT INTO envs \
