@@ -919,3 +919,47 @@ pub async fn changes_after_resume_exactly_while_writers_run(store: Arc<dyn Store
     assert_eq!(everything.len(), 100);
     assert_eq!(seen, everything, "no repeat and no gap");
 }
+
+pub async fn deleting_an_app_takes_its_changes_and_change_ids_are_never_reused(
+    store: Arc<dyn Store>,
+) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    app(&*store, &jdoe, "b").await;
+    let push = |app: &'static str| {
+        let (store, jdoe) = (store.clone(), jdoe.clone());
+        async move {
+            store
+                .create_event(&jdoe, &jdoe.actor, app, event(EventType::Push, json!({})))
+                .await
+                .unwrap()
+        }
+    };
+    let kept = push("a").await;
+    push("b").await;
+    push("b").await;
+    let before = store
+        .list_changes(&jdoe, &ascending(None, 100))
+        .await
+        .unwrap();
+    let highest = before.last().unwrap().change_id;
+    store.delete_app(&jdoe, "b").await.unwrap();
+    let after = store
+        .list_changes(&jdoe, &ascending(None, 100))
+        .await
+        .unwrap();
+    let events: Vec<_> = after.iter().map(|c| c.event_id).collect();
+    assert_eq!(events, [kept], "the deleted app's changes went with it");
+    let next = push("a").await;
+    let latest = store
+        .list_changes(&jdoe, &ascending(Some(highest - 1), 100))
+        .await
+        .unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].event_id, next);
+    assert!(
+        latest[0].change_id > highest,
+        "a change id of the deleted app ({highest}) was given again: {}",
+        latest[0].change_id
+    );
+}

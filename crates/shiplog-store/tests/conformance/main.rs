@@ -143,6 +143,7 @@ macro_rules! with_every_case {
             each_accepted_write_records_one_change_and_a_refused_one_none,
             a_deploy_lineage_reaches_the_push,
             changes_after_resume_exactly_while_writers_run,
+            deleting_an_app_takes_its_changes_and_change_ids_are_never_reused,
         ]);
     };
 }
