@@ -659,9 +659,9 @@ async fn the_history_pages_one_change_at_a_time_without_repeat_or_gap() {
     assert_error(&answer, 400, "BadParam");
 }
 
-#[tokio::test]
-async fn the_history_of_an_unknown_event_is_not_found() {
-    let app = app_with("web").await;
+/// `…/events/:id/<call>` of web answers 404 for an unknown id, one that is
+/// no id, and an event of another app (whose id it returns).
+async fn assert_unknown_events_are_not_found(app: &TestApp, call: &str) -> i64 {
     app.create_app("api").await;
     let other_app = app.create_event("api", "pushEvent", json!({})).await;
     for id in [
@@ -669,11 +669,16 @@ async fn the_history_of_an_unknown_event_is_not_found() {
         "abc".to_owned(),
         other_app.to_string(),
     ] {
-        let answer = app
-            .get(&format!("{}/history", event_path("web", &id)))
-            .await;
+        let answer = app.get(&format!("{}/{call}", event_path("web", &id))).await;
         assert_error(&answer, 404, "NotFound");
     }
+    other_app
+}
+
+#[tokio::test]
+async fn the_history_of_an_unknown_event_is_not_found() {
+    let app = app_with("web").await;
+    let other_app = assert_unknown_events_are_not_found(&app, "history").await;
     assert_eq!(history(&app, "api", other_app).await.len(), 1);
 }
 
@@ -733,18 +738,7 @@ async fn the_lineage_of_a_push_lists_every_descendant_in_id_order() {
 #[tokio::test]
 async fn the_lineage_of_an_unknown_event_is_not_found() {
     let app = app_with("web").await;
-    app.create_app("api").await;
-    let other_app = app.create_event("api", "pushEvent", json!({})).await;
-    for id in [
-        (other_app + 1000).to_string(),
-        "abc".to_owned(),
-        other_app.to_string(),
-    ] {
-        let answer = app
-            .get(&format!("{}/lineage", event_path("web", &id)))
-            .await;
-        assert_error(&answer, 404, "NotFound");
-    }
+    assert_unknown_events_are_not_found(&app, "lineage").await;
 }
 
 #[tokio::test]
