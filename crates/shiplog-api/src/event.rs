@@ -3,7 +3,7 @@
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use shiplog_domain::event::Field;
+use shiplog_domain::event::{Field, IncidentStatus};
 use shiplog_domain::{
     BuildStatus, DeploymentStatus, DeploymentType, Event, EventType, RepoProvider, Timestamp,
 };
@@ -18,7 +18,7 @@ pub struct EventOut {
     /// When shiplog recorded the event (UTC, milliseconds).
     #[schema(value_type = String)]
     pub event_time: Timestamp,
-    /// `PUSH`, `PULLREQUEST`, `BUILD`, `RELEASE`, `DEPLOY` or `DOCKERIMAGE`.
+    /// `PUSH`, `PULLREQUEST`, `BUILD`, `RELEASE`, `DEPLOY`, `DOCKERIMAGE` or `INCIDENT`.
     #[schema(value_type = String)]
     pub event_type: EventType,
     #[serde(default)]
@@ -46,6 +46,10 @@ pub struct EventOut {
     pub build_status: Option<BuildStatus>,
     #[serde(default)]
     pub build_url: Option<String>,
+    /// INCIDENT: the DEPLOY that caused it, as a string.
+    #[serde(default, with = "id_as_string")]
+    #[schema(value_type = Option<String>)]
+    pub caused_by_event_id: Option<i64>,
     #[serde(default)]
     pub commit_id: Option<String>,
     #[serde(default)]
@@ -79,6 +83,18 @@ pub struct EventOut {
     /// DEPLOY: an unplanned deploy made to repair production (default false).
     #[serde(default)]
     pub hotfix: Option<bool>,
+    /// INCIDENT: when it was resolved.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub incident_end: Option<Timestamp>,
+    /// INCIDENT: when it began (its creation unless sent).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub incident_start: Option<Timestamp>,
+    /// INCIDENT: `Open` or `Resolved`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub incident_status: Option<IncidentStatus>,
     /// The parent's id, as a string.
     #[serde(default, with = "id_as_string")]
     #[schema(value_type = Option<String>)]
@@ -94,6 +110,12 @@ pub struct EventOut {
     pub repo_provider: Option<RepoProvider>,
     #[serde(default)]
     pub repo_url: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 impl From<Event> for EventOut {
@@ -116,6 +138,7 @@ impl From<Event> for EventOut {
             build_start: f.build_start,
             build_status: f.build_status,
             build_url: f.build_url,
+            caused_by_event_id: f.caused_by_event_id,
             commit_id: c.commit_id,
             commit_msg: c.commit_msg,
             commit_time: c.commit_time,
@@ -128,12 +151,18 @@ impl From<Event> for EventOut {
             deployment_type: f.deployment_type,
             env_name: f.env_name,
             hotfix: f.hotfix,
+            incident_end: f.incident_end,
+            incident_start: f.incident_start,
+            incident_status: f.incident_status,
             parent_event_id: f.parent_event_id,
             release_version: f.release_version,
             repo_name: c.repo_name,
             repo_owner: c.repo_owner,
             repo_provider: c.repo_provider,
             repo_url: c.repo_url,
+            severity: f.severity,
+            title: f.title,
+            url: f.url,
         }
     }
 }
@@ -191,6 +220,15 @@ impl Serialize for EventOut {
                 Field::ParentEventId => {
                     map.serialize_entry(key, &self.parent_event_id.map(|id| id.to_string()))?
                 }
+                Field::CausedByEventId => {
+                    map.serialize_entry(key, &self.caused_by_event_id.map(|id| id.to_string()))?
+                }
+                Field::IncidentEnd => map.serialize_entry(key, &self.incident_end)?,
+                Field::IncidentStart => map.serialize_entry(key, &self.incident_start)?,
+                Field::IncidentStatus => map.serialize_entry(key, &self.incident_status)?,
+                Field::Severity => map.serialize_entry(key, &self.severity)?,
+                Field::Title => map.serialize_entry(key, &self.title)?,
+                Field::Url => map.serialize_entry(key, &self.url)?,
                 Field::ReleaseVersion => map.serialize_entry(key, &self.release_version)?,
                 Field::RepoName => map.serialize_entry(key, &self.repo_name)?,
                 Field::RepoOwner => map.serialize_entry(key, &self.repo_owner)?,

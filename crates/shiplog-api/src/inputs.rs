@@ -146,6 +146,39 @@ pub struct EventUpdateIn {
     pub deployment_end: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_status: Option<String>,
+    /// INCIDENT: RFC 3339 date-time; required with `Resolved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_end: Option<String>,
+    /// INCIDENT: `Open` or the terminal `Resolved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_status: Option<String>,
+}
+
+/// The body of CreateIncidentEvent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentEventIn {
+    /// A DEPLOY event of the same app that caused the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caused_by_event_id: Option<String>,
+    /// Required; the env is created if the app lacks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_name: Option<String>,
+    /// RFC 3339 date-time; required with `Resolved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_end: Option<String>,
+    /// RFC 3339 date-time; the incident's creation when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_start: Option<String>,
+    /// `Open` (default) or the terminal `Resolved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_status: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// The body of CreateApp.

@@ -6,15 +6,18 @@
 //! values convert into them; storage rows never reach the wire.
 
 pub mod changes;
+pub mod dora;
 pub mod error;
 pub mod event;
 pub mod inputs;
 pub mod resources;
 
 pub use changes::{ActorOut, ChangeListOut, ChangeOut, CommitOut, DeployedOut, LineageOut};
+pub use dora::{DoraEnvelope, DoraOut};
 pub use error::{ErrorBody, ErrorDetail};
 pub use event::{CreatedOut, EventEnvelope, EventListOut, EventOut};
 pub use inputs::{
-    AppIn, BuildEventIn, CommitFieldsIn, DeployEventIn, EnvIn, EventUpdateIn, ReleaseEventIn,
+    AppIn, BuildEventIn, CommitFieldsIn, DeployEventIn, EnvIn, EventUpdateIn, IncidentEventIn,
+    ReleaseEventIn,
 };
 pub use resources::{AppEnvelope, AppListOut, AppOut, EnvEnvelope, EnvListOut, EnvOut, EnvVarOut};

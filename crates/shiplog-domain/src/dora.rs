@@ -8,6 +8,10 @@
 //! boundaries and calendar days are given by the caller, who knows the
 //! time zone.
 
+pub mod benchmark;
+pub mod calendar;
+pub mod query;
+
 use std::collections::{HashMap, HashSet};
 
 use crate::Timestamp;
@@ -40,6 +44,38 @@ pub struct Incident {
     pub end: Option<Timestamp>,
     /// The DEPLOY that caused it.
     pub caused_by: Option<i64>,
+}
+
+/// An env, as the scope rule sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvInfo {
+    pub app_id: i64,
+    pub name: String,
+    pub tags: Vec<String>,
+}
+
+/// The envs metrics cover unless one is named: of each app, those tagged
+/// `production`, else those named `production` or `prod` (in any letter
+/// case).
+pub fn production_envs(envs: Vec<EnvInfo>) -> Vec<EnvInfo> {
+    let tagged = |e: &EnvInfo| e.tags.iter().any(|t| t.eq_ignore_ascii_case("production"));
+    let named = |e: &EnvInfo| {
+        e.name.eq_ignore_ascii_case("production") || e.name.eq_ignore_ascii_case("prod")
+    };
+    let apps_with_tags: HashSet<i64> = envs
+        .iter()
+        .filter(|e| tagged(e))
+        .map(|e| e.app_id)
+        .collect();
+    envs.into_iter()
+        .filter(|e| {
+            if apps_with_tags.contains(&e.app_id) {
+                tagged(e)
+            } else {
+                named(e)
+            }
+        })
+        .collect()
 }
 
 /// The window `[from, to)` and its buckets.
@@ -128,6 +164,35 @@ pub struct Metrics {
     pub recovery_time: Recovery,
     /// Rework deployments of those that ended `Ok`.
     pub rework_rate: (Ratio, Vec<Ratio>),
+}
+
+/// The performance level of each metric that has one; `None` where the
+/// metric has no data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Levels {
+    pub deployment_frequency: Option<benchmark::Level>,
+    pub change_lead_time: Option<benchmark::Level>,
+    pub change_fail_rate: Option<benchmark::Level>,
+    pub recovery_time: Option<benchmark::Level>,
+}
+
+impl Metrics {
+    pub fn levels(&self, set: &benchmark::BenchmarkSet) -> Levels {
+        let frequency = &self.deployment_frequency;
+        Levels {
+            deployment_frequency: (frequency.count > 0)
+                .then(|| set.frequency_level(frequency.per_day)),
+            change_lead_time: self
+                .change_lead_time
+                .median_seconds
+                .map(|s| set.lead_time_level(s)),
+            change_fail_rate: self.change_fail_rate.0.rate.map(|r| set.fail_rate_level(r)),
+            recovery_time: self
+                .recovery_time
+                .median_seconds
+                .map(|s| set.recovery_level(s)),
+        }
+    }
 }
 
 /// The median: the middle sample, or the mean of the two middle ones.

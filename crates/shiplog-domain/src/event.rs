@@ -64,6 +64,7 @@ value_enum!(
         Release => "RELEASE",
         Deploy => "DEPLOY",
         DockerImage => "DOCKERIMAGE",
+        Incident => "INCIDENT",
     }
 );
 
@@ -84,6 +85,14 @@ value_enum!(DeploymentStatus {
     Failed => "Failed",
     Aborted => "Aborted",
 });
+
+value_enum!(
+    /// An incident is `Open` until it is `Resolved`, which is final.
+    IncidentStatus {
+        Open => "Open",
+        Resolved => "Resolved",
+    }
+);
 
 value_enum!(DeploymentType {
     Deploy => "Deploy",
@@ -125,6 +134,12 @@ impl DeploymentStatus {
     }
 }
 
+impl IncidentStatus {
+    pub fn is_terminal(self) -> bool {
+        self == IncidentStatus::Resolved
+    }
+}
+
 impl EventType {
     /// The spelling used by ListEvents' `filter_event_type` (`Build`, `Pullrequest`, …).
     pub fn filter_name(self) -> &'static str {
@@ -135,6 +150,7 @@ impl EventType {
             EventType::Release => "Release",
             EventType::Deploy => "Deploy",
             EventType::DockerImage => "Dockerimage",
+            EventType::Incident => "Incident",
         }
     }
 
@@ -218,6 +234,16 @@ impl EventType {
                 RepoProvider,
                 RepoUrl,
             ],
+            EventType::Incident => &[
+                CausedByEventId,
+                EnvName,
+                IncidentEnd,
+                IncidentStart,
+                IncidentStatus,
+                Severity,
+                Title,
+                Url,
+            ],
         }
     }
 }
@@ -236,6 +262,7 @@ pub enum Field {
     BuildStart,
     BuildStatus,
     BuildUrl,
+    CausedByEventId,
     CommitId,
     CommitMsg,
     CommitTime,
@@ -248,12 +275,18 @@ pub enum Field {
     DeploymentType,
     EnvName,
     Hotfix,
+    IncidentEnd,
+    IncidentStart,
+    IncidentStatus,
     ParentEventId,
     ReleaseVersion,
     RepoName,
     RepoOwner,
     RepoProvider,
     RepoUrl,
+    Severity,
+    Title,
+    Url,
 }
 
 impl Field {
@@ -270,6 +303,7 @@ impl Field {
             Field::BuildStart => "build_start",
             Field::BuildStatus => "build_status",
             Field::BuildUrl => "build_url",
+            Field::CausedByEventId => "caused_by_event_id",
             Field::CommitId => "commit_id",
             Field::CommitMsg => "commit_msg",
             Field::CommitTime => "commit_time",
@@ -282,6 +316,12 @@ impl Field {
             Field::DeploymentStatus => "deployment_status",
             Field::DeploymentType => "deployment_type",
             Field::EnvName => "env_name",
+            Field::IncidentEnd => "incident_end",
+            Field::IncidentStart => "incident_start",
+            Field::IncidentStatus => "incident_status",
+            Field::Severity => "severity",
+            Field::Title => "title",
+            Field::Url => "url",
             Field::ParentEventId => "parent_event_id",
             Field::ReleaseVersion => "release_version",
             Field::RepoName => "repo_name",
@@ -358,6 +398,18 @@ pub struct EventFields {
     /// An unplanned deploy made to repair production.
     pub hotfix: Option<bool>,
     pub env_name: Option<String>,
+    /// INCIDENT: `Open` until `Resolved`.
+    pub incident_status: Option<IncidentStatus>,
+    /// INCIDENT: when production broke (its creation unless sent).
+    pub incident_start: Option<Timestamp>,
+    /// INCIDENT: when it was resolved.
+    pub incident_end: Option<Timestamp>,
+    /// INCIDENT: the DEPLOY that caused it.
+    pub caused_by_event_id: Option<i64>,
+    /// INCIDENT: free text, as the incident tool grades it.
+    pub severity: Option<String>,
+    pub title: Option<String>,
+    pub url: Option<String>,
 }
 
 /// A stored event, as returned by the API.

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::event::IncidentStatus;
 use crate::event::{CommitFields, Field};
 use crate::{
     BuildStatus, DeploymentStatus, DeploymentType, DomainError, EventFields, EventType,
@@ -58,16 +59,25 @@ impl NewEvent {
             EventType::Build => crate::rules::check_build(&fields)?,
             EventType::Deploy => {
                 crate::rules::check_deploy(&fields)?;
-                let env = fields
-                    .env_name
-                    .as_deref()
-                    .ok_or_else(|| DomainError::MissingParam("env_name".into()))?;
-                ResourceName::parse("Env", env)?;
+                env_of(&fields)?;
+            }
+            EventType::Incident => {
+                crate::rules::check_incident(&fields)?;
+                env_of(&fields)?;
             }
             _ => {}
         }
         Ok(NewEvent { event_type, fields })
     }
+}
+
+/// The env a DEPLOY or INCIDENT names, which it must.
+fn env_of(fields: &EventFields) -> Result<(), DomainError> {
+    let env = fields
+        .env_name
+        .as_deref()
+        .ok_or_else(|| DomainError::MissingParam("env_name".into()))?;
+    ResourceName::parse("Env", env).map(|_| ())
 }
 
 /// The body of an update call. Which fields apply depends on the type of the
@@ -79,6 +89,8 @@ pub struct EventUpdate {
     pub release_version: Option<String>,
     pub deployment_status: Option<DeploymentStatus>,
     pub deployment_end: Option<Timestamp>,
+    pub incident_status: Option<IncidentStatus>,
+    pub incident_end: Option<Timestamp>,
 }
 
 impl EventUpdate {
@@ -90,6 +102,8 @@ impl EventUpdate {
             Field::ReleaseVersion,
             Field::DeploymentStatus,
             Field::DeploymentEnd,
+            Field::IncidentStatus,
+            Field::IncidentEnd,
         ] {
             if let Some(value) = present(body, field.key()) {
                 set_field(&mut fields, field, value)?;
@@ -101,6 +115,8 @@ impl EventUpdate {
             release_version: fields.release_version,
             deployment_status: fields.deployment_status,
             deployment_end: fields.deployment_end,
+            incident_status: fields.incident_status,
+            incident_end: fields.incident_end,
         })
     }
 }
@@ -182,6 +198,20 @@ fn set_field(fields: &mut EventFields, field: Field, value: &Value) -> Result<()
             )?)
         }
         Field::EnvName => fields.env_name = Some(text(key, value)?),
+        Field::CausedByEventId => fields.caused_by_event_id = Some(event_id(key, value)?),
+        Field::IncidentStart => fields.incident_start = Some(timestamp(key, value)?),
+        Field::IncidentEnd => fields.incident_end = Some(timestamp(key, value)?),
+        Field::IncidentStatus => {
+            fields.incident_status = Some(choice(
+                key,
+                value,
+                IncidentStatus::parse,
+                IncidentStatus::accepted,
+            )?)
+        }
+        Field::Severity => fields.severity = Some(text(key, value)?),
+        Field::Title => fields.title = Some(text(key, value)?),
+        Field::Url => fields.url = Some(text(key, value)?),
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! inside its transaction and then applies the result with a conditional
 //! update, so the rule holds even when several writers race.
 
+use crate::event::IncidentStatus;
 use crate::input::EventUpdate;
 use crate::{DeploymentType, DomainError, EventFields, EventType, Timestamp};
 
@@ -42,6 +43,31 @@ pub fn check_deploy(fields: &EventFields) -> Result<(), DomainError> {
         ));
     }
     Ok(())
+}
+
+/// The rules every INCIDENT's fields obey, whether created or updated: a
+/// `Resolved` one says when, and never before it started.
+pub fn check_incident(fields: &EventFields) -> Result<(), DomainError> {
+    if fields.incident_status.is_some_and(|s| s.is_terminal()) && fields.incident_end.is_none() {
+        return Err(DomainError::MissingParam("incident_end".into()));
+    }
+    if let (Some(start), Some(end)) = (fields.incident_start, fields.incident_end)
+        && end < start
+    {
+        return Err(DomainError::bad_param(
+            "incident_end",
+            "incident_end must not be earlier than incident_start",
+        ));
+    }
+    Ok(())
+}
+
+/// The values a new INCIDENT gets from the server when the client sent
+/// none: `Open`, started now. A start after a sent end is refused.
+pub fn fill_incident_defaults(fields: &mut EventFields, now: Timestamp) -> Result<(), DomainError> {
+    fields.incident_status.get_or_insert(IncidentStatus::Open);
+    fields.incident_start.get_or_insert(now);
+    check_incident(fields)
 }
 
 /// A deploy that reaches a terminal status ends then, unless the client
@@ -93,6 +119,7 @@ pub fn is_terminal(event_type: EventType, fields: &EventFields) -> bool {
     match event_type {
         EventType::Build => fields.build_status.is_some_and(|s| s.is_terminal()),
         EventType::Deploy => fields.deployment_status.is_some_and(|s| s.is_terminal()),
+        EventType::Incident => fields.incident_status.is_some_and(|s| s.is_terminal()),
         _ => false,
     }
 }
@@ -117,9 +144,13 @@ pub fn apply_update(
             overwrite(&mut next.deployment_status, update.deployment_status);
             overwrite(&mut next.deployment_end, update.deployment_end);
         }
+        EventType::Incident => {
+            overwrite(&mut next.incident_status, update.incident_status);
+            overwrite(&mut next.incident_end, update.incident_end);
+        }
         other => {
             return Err(DomainError::BadParam(format!(
-                "Event {event_id} is a {} event; only BUILD and DEPLOY events can be updated",
+                "Event {event_id} is a {} event; only BUILD, DEPLOY and INCIDENT events can be updated",
                 other.as_str()
             )));
         }
@@ -130,6 +161,7 @@ pub fn apply_update(
     if is_terminal(event_type, current) {
         let state = match event_type {
             EventType::Build => current.build_status.map(|s| s.as_str()),
+            EventType::Incident => current.incident_status.map(|s| s.as_str()),
             _ => current.deployment_status.map(|s| s.as_str()),
         };
         return Err(DomainError::Immutable(format!(
@@ -139,6 +171,7 @@ pub fn apply_update(
     }
     match event_type {
         EventType::Build => check_build(&next)?,
+        EventType::Incident => check_incident(&next)?,
         _ => {
             end_deploy_if_terminal(&mut next, now);
             check_deploy(&next)?;
@@ -153,7 +186,9 @@ pub fn allowed_parents(event_type: EventType) -> &'static [EventType] {
         EventType::Build => &[EventType::Push, EventType::PullRequest],
         EventType::Release => &[EventType::Build],
         EventType::Deploy => &[EventType::Release],
-        EventType::Push | EventType::PullRequest | EventType::DockerImage => &[],
+        EventType::Push | EventType::PullRequest | EventType::DockerImage | EventType::Incident => {
+            &[]
+        }
     }
 }
 

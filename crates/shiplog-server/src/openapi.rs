@@ -146,6 +146,28 @@ pub struct PageQuery {
     marker: Option<String>,
 }
 
+/// The scope, window and calendar of GetDora.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DoraQuery {
+    /// One app; every app of the account when absent.
+    app: Option<String>,
+    /// One env of the app; the envs tagged `production`, else those named
+    /// `production` or `prod`, when absent.
+    env: Option<String>,
+    /// RFC 3339, or `YYYY-MM-DD` (the start of that day in `tz`); default 90
+    /// days before `to`.
+    from: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`, excluded; default now.
+    to: Option<String>,
+    /// `day`, `week` (default; from Monday) or `month`.
+    bucket: Option<String>,
+    /// An IANA time zone for buckets and dates; default `UTC`.
+    tz: Option<String>,
+    /// The benchmark set of the levels: `2021`, `2023` (default) or `2024`.
+    benchmark: Option<String>,
+}
+
 /// Filters of ListEvents.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -154,7 +176,7 @@ pub struct EventFilterQuery {
     filter_name: Option<String>,
     filter_branch: Option<String>,
     filter_env: Option<String>,
-    /// `Build`, `Deploy`, `Dockerimage`, `Pullrequest`, `Push` or `Release`.
+    /// `Build`, `Deploy`, `Dockerimage`, `Incident`, `Pullrequest`, `Push` or `Release`.
     filter_event_type: Option<String>,
 }
 

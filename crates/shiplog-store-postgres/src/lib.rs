@@ -28,6 +28,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use shiplog_domain::{Actor, Change};
 use shiplog_store::constraints::Unique;
+use shiplog_store::dora;
 use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
@@ -365,6 +366,19 @@ impl Store for PostgresStore {
         bounded(async {
             let mut conn = self.conn().await?;
             reads::list_changes(&mut PgConn(&mut conn), account, page).await
+        })
+        .await
+    }
+
+    async fn dora_facts(
+        &self,
+        account: &Account,
+        app: Option<&str>,
+        env: Option<&str>,
+    ) -> Result<dora::DoraFacts> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            dora::read(&mut PgConn(&mut conn), account, app, env).await
         })
         .await
     }

@@ -8,10 +8,11 @@ use shiplog_store::{Result, StoreError};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_changes.sql")),
+    (3, include_str!("../migrations/0003_dora.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2];
+pub const VERSIONS: &[i64] = &[1, 2, 3];
 
 /// A session-level advisory lock serialises instances starting at once.
 const MIGRATION_LOCK: i64 = 0x5348_4950_4c4f_4730;

@@ -6,7 +6,7 @@ use shiplog_domain::Event;
 use shiplog_store::columns::{
     AppRow, ChangeRow, Columns, SqlValue, change_from_columns, event_from_columns,
 };
-use shiplog_store::db::{Db, WriteTx};
+use shiplog_store::db::{Db, RowMap, WriteTx};
 use shiplog_store::{Account, Result, StoreError};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -79,6 +79,19 @@ impl Db for PgConn<'_> {
         rows.iter()
             .map(|row| change_from_columns(&PgColumns(row)))
             .collect()
+    }
+
+    async fn rows<R: Send + 'static>(
+        &mut self,
+        sql: &str,
+        values: Vec<SqlValue>,
+        map: RowMap<R>,
+    ) -> Result<Vec<R>> {
+        let rows = bound(sql, values)
+            .fetch_all(&mut *self.0)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(|row| map(&PgColumns(row))).collect()
     }
 }
 

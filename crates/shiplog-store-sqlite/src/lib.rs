@@ -25,6 +25,7 @@ use readers::Readers;
 use shiplog_domain::{Actor, Change};
 use shiplog_store::constraints::Unique;
 use shiplog_store::db::run_ready;
+use shiplog_store::dora;
 use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
@@ -419,6 +420,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Change>> {
         self.readers
             .read(|conn| run_ready(reads::list_changes(&mut SqliteConn(conn), account, page)))
+    }
+
+    async fn dora_facts(
+        &self,
+        account: &Account,
+        app: Option<&str>,
+        env: Option<&str>,
+    ) -> Result<dora::DoraFacts> {
+        self.readers
+            .read(|conn| run_ready(dora::read(&mut SqliteConn(conn), account, app, env)))
     }
 
     async fn list_events(

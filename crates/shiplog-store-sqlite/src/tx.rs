@@ -9,7 +9,7 @@ use shiplog_domain::Event;
 use shiplog_store::columns::{
     AppRow, ChangeRow, Columns, SqlValue, change_from_columns, event_from_columns,
 };
-use shiplog_store::db::{Db, WriteTx};
+use shiplog_store::db::{Db, RowMap, WriteTx};
 use shiplog_store::{Account, Result, StoreError};
 
 use super::{apps, sql_error, unique_violation};
@@ -86,6 +86,15 @@ impl Db for SqliteConn<'_> {
         query(self.0, sql, sqlite_values(values), |row| {
             change_from_columns(row)
         })
+    }
+
+    async fn rows<R: Send + 'static>(
+        &mut self,
+        sql: &str,
+        values: Vec<SqlValue>,
+        map: RowMap<R>,
+    ) -> Result<Vec<R>> {
+        query(self.0, sql, sqlite_values(values), |row| map(row))
     }
 }
 

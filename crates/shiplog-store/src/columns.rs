@@ -3,7 +3,7 @@
 //! statements, and the JSON text of an env's tag and var lists.
 
 use shiplog_domain::change::ChangedFields;
-use shiplog_domain::event::CommitFields;
+use shiplog_domain::event::{CommitFields, IncidentStatus};
 use shiplog_domain::resources::EnvVar;
 use shiplog_domain::{
     Actor, BuildStatus, ChangeKind, DeploymentStatus, DeploymentType, Event, EventFields,
@@ -19,7 +19,8 @@ pub const EVENT_COLUMNS: &str = "id, event_type, event_time_ms, author_name, aut
      auto_build, build_end_ms, build_id, build_provider, build_start_ms, build_status, build_url, \
      parent_event_id, release_version, auto_deploy, deployment_id, deployment_number, \
      deployment_status, deployment_type, env_name, commit_time_ms, deployment_start_ms, \
-     deployment_end_ms, hotfix";
+     deployment_end_ms, hotfix, incident_status, incident_start_ms, incident_end_ms, \
+     caused_by_event_id, severity, title, url";
 
 /// The identity of an app, as the event queries need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +164,13 @@ pub fn event_values(
         time(f.deployment_start),
         time(f.deployment_end),
         Bool(f.hotfix),
+        Text(f.incident_status.map(|s| s.as_str().to_owned())),
+        time(f.incident_start),
+        time(f.incident_end),
+        Int(f.caused_by_event_id),
+        Text(f.severity.clone()),
+        Text(f.title.clone()),
+        Text(f.url.clone()),
     ]
 }
 
@@ -218,6 +226,13 @@ pub fn event_from_columns(row: &impl Columns, app_name: &str) -> Result<Event> {
             deployment_end: time(30)?,
             hotfix: row.boolean(31)?,
             env_name: row.text(27)?,
+            incident_status: row.text(32)?.as_deref().and_then(IncidentStatus::parse),
+            incident_start: time(33)?,
+            incident_end: time(34)?,
+            caused_by_event_id: row.int(35)?,
+            severity: row.text(36)?,
+            title: row.text(37)?,
+            url: row.text(38)?,
         },
     })
 }

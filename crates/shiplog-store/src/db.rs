@@ -6,8 +6,11 @@ use async_trait::async_trait;
 use futures_util::FutureExt;
 use shiplog_domain::Event;
 
-use crate::columns::{AppRow, ChangeRow, SqlValue};
+use crate::columns::{AppRow, ChangeRow, Columns, SqlValue};
 use crate::{Account, Result, StoreError};
+
+/// Reads one row of a query into a value.
+pub type RowMap<R> = fn(&dyn Columns) -> Result<R>;
 
 /// A connection to read with.
 #[async_trait]
@@ -24,6 +27,13 @@ pub trait Db: Send {
     ) -> Result<Vec<Event>>;
     /// Runs a query of [`crate::columns::CHANGE_COLUMNS`].
     async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<ChangeRow>>;
+    /// Runs a query whose rows `map` reads.
+    async fn rows<R: Send + 'static>(
+        &mut self,
+        sql: &str,
+        values: Vec<SqlValue>,
+        map: RowMap<R>,
+    ) -> Result<Vec<R>>;
 }
 
 /// A connection inside an open write transaction.

@@ -9,6 +9,7 @@
 pub mod columns;
 pub mod constraints;
 pub mod db;
+pub mod dora;
 mod error;
 pub mod pages;
 pub mod queries;
@@ -186,6 +187,13 @@ pub trait Store: Send + Sync + 'static {
         filter: &EventFilter,
         page: &PageRequest<i64>,
     ) -> Result<Vec<Event>>;
+    /// What DORA's metrics of a scope are computed from (see [`dora::read`]).
+    async fn dora_facts(
+        &self,
+        account: &Account,
+        app: Option<&str>,
+        env: Option<&str>,
+    ) -> Result<dora::DoraFacts>;
 }
 
 /// A name that is not a valid resource name cannot exist: it is answered

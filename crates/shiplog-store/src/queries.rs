@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use shiplog_domain::event::IncidentStatus;
 use shiplog_domain::{BuildStatus, DeploymentStatus};
 
 use crate::columns::{CHANGE_COLUMNS, EVENT_COLUMNS};
@@ -119,9 +120,11 @@ pub const INSERT_EVENT: &str = "INSERT INTO events (app_id, event_type, event_ti
      repo_owner, repo_provider, repo_url, auto_build, build_end_ms, build_id, build_provider, \
      build_start_ms, build_status, build_url, parent_event_id, release_version, auto_deploy, \
      deployment_id, deployment_number, deployment_status, deployment_type, env_name, \
-     commit_time_ms, deployment_start_ms, deployment_end_ms, hotfix) \
+     commit_time_ms, deployment_start_ms, deployment_end_ms, hotfix, incident_status, \
+     incident_start_ms, incident_end_ms, caused_by_event_id, severity, title, url) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)";
+     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
+     $37, $38, $39)";
 
 /// One event of an app: (event id, app id).
 pub static LOAD_EVENT: LazyLock<String> =
@@ -188,6 +191,18 @@ pub static UPDATE_DEPLOY_UNLESS_TERMINAL: LazyLock<String> = LazyLock::new(|| {
         not_terminal(
             "deployment_status",
             DeploymentStatus::TERMINAL.iter().map(|s| s.as_str())
+        )
+    )
+});
+
+/// The conditional update of an INCIDENT: (incident_status, incident_end,
+/// event id).
+pub static UPDATE_INCIDENT_UNLESS_TERMINAL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE events SET incident_status = $1, incident_end_ms = $2 WHERE id = $3 AND {}",
+        not_terminal(
+            "incident_status",
+            [IncidentStatus::Resolved.as_str()].into_iter()
         )
     )
 });

@@ -18,7 +18,7 @@ use crate::columns::{AppRow, SqlValue, event_values, list_to_json, to_json_text}
 use crate::constraints::Unique;
 pub use crate::db::WriteTx;
 use crate::reads::load_event;
-use crate::{Account, Result, StoreError, queries};
+use crate::{Account, Result, StoreError, dora, queries};
 
 /// The per-app counters behind generated values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ async fn insert_event<T: WriteTx>(
     }
 }
 
-/// Stores the updatable fields of a BUILD or DEPLOY unless it is terminal;
+/// Stores the updatable fields of a BUILD, DEPLOY or INCIDENT unless it is terminal;
 /// false if it was (another writer got there first).
 async fn update_unless_terminal<T: WriteTx>(
     tx: &mut T,
@@ -74,8 +74,8 @@ async fn update_unless_terminal<T: WriteTx>(
     next: &EventFields,
 ) -> Result<bool> {
     let millis = |t: Option<Timestamp>| SqlValue::Int(t.map(Timestamp::millis));
-    let (sql, values) = if event_type == EventType::Build {
-        (
+    let (sql, values) = match event_type {
+        EventType::Build => (
             &*queries::UPDATE_BUILD_UNLESS_TERMINAL,
             vec![
                 millis(next.build_end),
@@ -83,16 +83,23 @@ async fn update_unless_terminal<T: WriteTx>(
                 SqlValue::Text(next.release_version.clone()),
                 event_id.into(),
             ],
-        )
-    } else {
-        (
+        ),
+        EventType::Incident => (
+            &*queries::UPDATE_INCIDENT_UNLESS_TERMINAL,
+            vec![
+                SqlValue::Text(next.incident_status.map(|s| s.as_str().to_owned())),
+                millis(next.incident_end),
+                event_id.into(),
+            ],
+        ),
+        _ => (
             &*queries::UPDATE_DEPLOY_UNLESS_TERMINAL,
             vec![
                 SqlValue::Text(next.deployment_status.map(|s| s.as_str().to_owned())),
                 millis(next.deployment_end),
                 event_id.into(),
             ],
-        )
+        ),
     };
     Ok(tx.execute(sql, values).await? > 0)
 }
@@ -120,9 +127,10 @@ async fn insert_change<T: WriteTx>(
     tx.execute(queries::INSERT_CHANGE, values).await.map(|_| ())
 }
 
-/// Makes sure the env a DEPLOY names belongs to `app`, creating it (with no
-/// description, tags or vars) if the account has no env of that name.
-async fn ensure_deploy_env<T: WriteTx>(
+/// Makes sure the env a DEPLOY or INCIDENT names belongs to `app`,
+/// creating it (with no description, tags or vars) if the account has no
+/// env of that name.
+async fn ensure_env<T: WriteTx>(
     tx: &mut T,
     account_id: i64,
     app: &AppRow,
@@ -193,7 +201,7 @@ pub async fn create_event<T: WriteTx>(
         }
         EventType::Deploy => {
             let env = fields.env_name.clone().unwrap_or_default();
-            ensure_deploy_env(tx, account.id, &app, &env).await?;
+            ensure_env(tx, account.id, &app, &env).await?;
             let release = match (fields.parent_event_id, &fields.release_version) {
                 (Some(id), _) => Some(parent(tx, &app, id, event_type).await?),
                 (None, Some(version)) => find_release(tx, &app, version).await?,
@@ -208,6 +216,14 @@ pub async fn create_event<T: WriteTx>(
             };
             rules::fill_deploy_defaults(&mut fields, now, number)?;
         }
+        EventType::Incident => {
+            let env = fields.env_name.clone().unwrap_or_default();
+            ensure_env(tx, account.id, &app, &env).await?;
+            if let Some(id) = fields.caused_by_event_id {
+                cause(tx, &app, id).await?;
+            }
+            rules::fill_incident_defaults(&mut fields, now)?;
+        }
         EventType::Push | EventType::PullRequest | EventType::DockerImage => {}
     }
     let id = record_new(tx, account, actor, &app, event_type, now, &fields).await?;
@@ -219,7 +235,7 @@ pub async fn create_event<T: WriteTx>(
     Ok(id)
 }
 
-/// Applies `update` to a BUILD or DEPLOY under the terminal-state rule,
+/// Applies `update` to a BUILD, DEPLOY or INCIDENT under the terminal-state rule,
 /// recording a change unless nothing changes.
 pub async fn update_event<T: WriteTx>(
     tx: &mut T,
@@ -263,6 +279,7 @@ pub async fn update_event<T: WriteTx>(
     if let Some(change) = NewChange::updated(event_id, &before, &changed, now) {
         insert_change(tx, account.id, &app, actor, &change).await?;
     }
+    dora::on_updated(tx, account.id, &app, &current, &after).await?;
     if after.event_type == EventType::Build
         && let Some(version) = &update.release_version
     {
@@ -292,6 +309,13 @@ async fn record_new<T: WriteTx>(
     fields: &EventFields,
 ) -> Result<i64> {
     let event_id = insert_event(tx, app, event_type, now, fields).await?;
+    let recorded = dora::Recorded {
+        event_id,
+        event_type,
+        event_time: now,
+        fields,
+    };
+    dora::on_created(tx, account.id, app, recorded).await?;
     insert_change(
         tx,
         account.id,
@@ -319,6 +343,20 @@ async fn parent<T: WriteTx>(tx: &mut T, app: &AppRow, id: i64, child: EventType)
                     types.join(" or "),
                     app.name
                 ),
+            )
+            .into()
+        })
+}
+
+/// The DEPLOY an INCIDENT says caused it, which must be one of the app's.
+async fn cause<T: WriteTx>(tx: &mut T, app: &AppRow, id: i64) -> Result<Event> {
+    load_event(tx, app, id)
+        .await?
+        .filter(|event| event.event_type == EventType::Deploy)
+        .ok_or_else(|| {
+            DomainError::bad_param(
+                "caused_by_event_id",
+                format!("event {id} is not a DEPLOY event of app {}", app.name),
             )
             .into()
         })

@@ -115,6 +115,21 @@ create_handler!(
     EventType::Deploy
 );
 
+create_handler!(
+    /// Records an INCIDENT: production broke in an env, perhaps by a deploy.
+    #[utoipa::path(
+        put,
+        path = "/{username}/apps/{app_name}/events/incidentEvent",
+        operation_id = "CreateIncidentEvent",
+        tag = "Events",
+        params(crate::openapi::AppPath),
+        request_body(content = shiplog_api::IncidentEventIn, description = "JSON, whatever the content type; empty means {}"),
+        responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
+    )]
+    create_incident,
+    EventType::Incident
+);
+
 #[utoipa::path(
     post,
     path = "/{username}/apps/{app_name}/events/{event_id}",
@@ -124,7 +139,8 @@ create_handler!(
     request_body(content = shiplog_api::EventUpdateIn, description = "JSON, whatever the content type"),
     responses((status = 200, body = shiplog_api::EventEnvelope), crate::openapi::ApiErrors)
 )]
-/// UpdateBuildEvent, and UpdateDeployEvent on a DEPLOY.
+/// UpdateBuildEvent, UpdateDeployEvent on a DEPLOY, and UpdateIncidentEvent
+/// on an INCIDENT.
 pub async fn update(
     State(state): State<SharedState>,
     Authorized(account, actor): Authorized,

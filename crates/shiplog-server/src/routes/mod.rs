@@ -2,6 +2,7 @@
 //! and the JSON answers for unknown paths and methods.
 
 pub(crate) mod apps;
+pub(crate) mod dora;
 pub(crate) mod envs;
 pub(crate) mod events;
 pub(crate) mod service;
@@ -28,12 +29,14 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(events::create_build))
         .routes(routes!(events::create_release))
         .routes(routes!(events::create_deploy))
+        .routes(routes!(events::create_incident))
         .routes(routes!(story::get_event, events::update))
         .routes(routes!(events::list))
         .routes(routes!(story::history))
         .routes(routes!(story::lineage))
         .routes(routes!(story::commit))
         .routes(routes!(story::changes))
+        .routes(routes!(dora::get))
         .routes(routes!(apps::list))
         .routes(routes!(apps::get, apps::create, apps::delete))
         .routes(routes!(envs::list))

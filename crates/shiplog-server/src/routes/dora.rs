@@ -1,0 +1,53 @@
+//! GetDora: DORA's five metrics of a scope, from the facts the write path
+//! keeps.
+
+use axum::extract::State;
+use axum::response::Response;
+use shiplog_api::dora::DoraScope;
+use shiplog_api::{DoraEnvelope, DoraOut};
+use shiplog_domain::Timestamp;
+use shiplog_domain::dora::query::DoraQuery;
+use shiplog_domain::dora::{self, Window};
+
+use super::json;
+use crate::error::ApiError;
+use crate::extract::{Authorized, Params};
+use crate::state::SharedState;
+
+/// GetDora: deployment frequency, change lead time, change fail rate,
+/// failed deployment recovery time and deployment rework rate.
+#[utoipa::path(get, path = "/{username}/dora", operation_id = "GetDora", tag = "DORA",
+    params(crate::openapi::AccountPath, crate::openapi::DoraQuery),
+    responses((status = 200, body = DoraEnvelope), crate::openapi::ApiErrors))]
+pub async fn get(
+    State(state): State<SharedState>,
+    Authorized(account, _): Authorized,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let query = DoraQuery::parse(|name| params.get(name), Timestamp::now())?;
+    let window = Window {
+        from: query.from,
+        to: query.to,
+        bucket_starts: query
+            .calendar
+            .bucket_starts(query.from, query.to, query.bucket)?,
+    };
+    let facts = state
+        .store
+        .dora_facts(&account, query.app.as_deref(), query.env.as_deref())
+        .await?;
+    let metrics = dora::metrics(&facts.deployments, &facts.incidents, &window, |at| {
+        query.calendar.day_of(at)
+    });
+    let levels = metrics.levels(query.benchmark);
+    let scope = DoraScope {
+        app: query.app,
+        envs: facts.envs,
+        bucket: query.bucket.as_str().to_owned(),
+        tz: query.calendar.name().to_owned(),
+        benchmark: query.benchmark_name,
+    };
+    Ok(json(&DoraEnvelope {
+        dora: DoraOut::new(scope, &window, &metrics, levels),
+    }))
+}
