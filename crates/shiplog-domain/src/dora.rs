@@ -14,7 +14,19 @@ pub mod query;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::Timestamp;
+use crate::{DeploymentStatus, DeploymentType, EventFields, EventType, Timestamp};
+
+/// Whether an event is a deployment: a DEPLOY of type `Deploy` that ended
+/// `Ok` or `Failed`. One that was `Aborted`, or a `Restart` or
+/// `Terminate`, is none and counts nowhere.
+pub fn is_deployment(event_type: EventType, fields: &EventFields) -> bool {
+    event_type == EventType::Deploy
+        && fields.deployment_type.unwrap_or(DeploymentType::Deploy) == DeploymentType::Deploy
+        && matches!(
+            fields.deployment_status,
+            Some(DeploymentStatus::Ok | DeploymentStatus::Failed)
+        )
+}
 
 /// A DEPLOY of type `Deploy` to an env in scope that ended `Ok` or `Failed`
 /// (an `Aborted` one is no deployment at all).
@@ -284,9 +296,10 @@ pub fn metrics(
             });
         }
     }
+    let known: HashSet<i64> = deployments.iter().map(|d| d.event_id).collect();
     for incident in incidents {
         if let Some(cause) = incident.caused_by
-            && deployments.iter().any(|d| d.event_id == cause)
+            && known.contains(&cause)
         {
             failures.entry(cause).or_default().push(Failure {
                 start: incident.start,
@@ -376,10 +389,18 @@ pub fn metrics(
     };
 
     // Rework, over the window's Ok deployments.
+    let mut incidents_of_env: HashMap<&str, Vec<&Incident>> = HashMap::new();
+    for incident in incidents {
+        incidents_of_env
+            .entry(incident.env.as_str())
+            .or_default()
+            .push(incident);
+    }
     let during_incident = |d: &Deployment| {
-        incidents
-            .iter()
-            .any(|i| i.env == d.env && i.start <= d.end && i.end.is_none_or(|end| d.end < end))
+        incidents_of_env.get(d.env.as_str()).is_some_and(|list| {
+            list.iter()
+                .any(|i| i.start <= d.end && i.end.is_none_or(|end| d.end < end))
+        })
     };
     let mut rework_buckets = vec![(0u64, 0u64); buckets];
     for d in in_window.iter().filter(|d| d.ok) {
@@ -462,6 +483,126 @@ mod tests {
 
     fn utc_day(t: Timestamp) -> i64 {
         t.millis().div_euclid(DAY)
+    }
+
+    #[test]
+    fn only_deploys_that_ended_ok_or_failed_are_deployments() {
+        let with = |status, deployment_type| EventFields {
+            deployment_status: Some(status),
+            deployment_type: Some(deployment_type),
+            ..EventFields::default()
+        };
+        let deploy = DeploymentType::Deploy;
+        assert!(is_deployment(
+            EventType::Deploy,
+            &with(DeploymentStatus::Ok, deploy)
+        ));
+        assert!(is_deployment(
+            EventType::Deploy,
+            &with(DeploymentStatus::Failed, deploy)
+        ));
+        assert!(!is_deployment(
+            EventType::Deploy,
+            &with(DeploymentStatus::Aborted, deploy)
+        ));
+        assert!(!is_deployment(
+            EventType::Deploy,
+            &with(DeploymentStatus::InProgress, deploy)
+        ));
+        let restart = with(DeploymentStatus::Ok, DeploymentType::Restart);
+        assert!(!is_deployment(EventType::Deploy, &restart));
+        assert!(!is_deployment(
+            EventType::Build,
+            &with(DeploymentStatus::Ok, deploy)
+        ));
+    }
+
+    #[test]
+    fn an_empty_bucket_has_zero_counts_and_no_medians_or_rates() {
+        let deployments = [deploy(1, "prod", MONDAY + HOUR, false, 1), {
+            let mut d = deploy(2, "prod", MONDAY + 2 * HOUR, true, 2);
+            d.lead_start = Some(at(MONDAY));
+            d
+        }];
+        let m = metrics(&deployments, &[], &two_weeks(), utc_day);
+        assert_eq!(m.deployment_frequency.buckets, [1, 0]);
+        assert_eq!(
+            m.change_lead_time.buckets[1],
+            Durations {
+                median_seconds: None,
+                count: 0
+            }
+        );
+        assert_eq!(m.change_lead_time.buckets[0].median_seconds, Some(7200.0));
+        assert_eq!(
+            m.change_fail_rate.1[1],
+            Ratio {
+                part: 0,
+                total: 0,
+                rate: None
+            }
+        );
+        assert_eq!(
+            m.change_fail_rate.1[0],
+            Ratio {
+                part: 1,
+                total: 2,
+                rate: Some(0.5)
+            }
+        );
+        assert_eq!(m.recovery_time.buckets[1].median_seconds, None);
+        // The failure at 01:00 was recovered by the Ok deploy at 02:00.
+        assert_eq!(m.recovery_time.buckets[0].median_seconds, Some(3600.0));
+        assert_eq!(m.rework_rate.1[1].rate, None);
+    }
+
+    #[test]
+    fn los_angeles_weeks_and_days_move_with_the_dst_change() {
+        use calendar::{Bucket, Calendar};
+        let la = Calendar::new("America/Los_Angeles").unwrap();
+        let ts = |text: &str| Timestamp::parse(text).unwrap();
+        // Two LA weeks from Monday 2 March 2026 (08:00 UTC); daylight time
+        // begins on Sunday 8 March, so the second week starts at 07:00 UTC.
+        let window = Window {
+            from: ts("2026-03-02T08:00:00Z"),
+            to: ts("2026-03-16T07:00:00Z"),
+            bucket_starts: la
+                .bucket_starts(
+                    ts("2026-03-02T08:00:00Z"),
+                    ts("2026-03-16T07:00:00Z"),
+                    Bucket::Week,
+                )
+                .unwrap(),
+        };
+        assert_eq!(
+            window.bucket_starts,
+            [ts("2026-03-02T08:00:00Z"), ts("2026-03-09T07:00:00Z")]
+        );
+        let at_text = |id, text: &str| {
+            let mut d = deploy(id, "prod", 0, true, id);
+            d.end = ts(text);
+            d
+        };
+        let deployments = [
+            // Monday 2 March 00:30 in LA: the first week (a UTC calendar
+            // would put it on the Monday too, but 08:30 UTC).
+            at_text(1, "2026-03-02T08:30:00Z"),
+            // Sunday 8 March 23:30 PDT: still the first LA week, though it
+            // is Monday 9 March in UTC.
+            at_text(2, "2026-03-09T06:30:00Z"),
+            // Monday 9 March 00:30 PDT: the second week.
+            at_text(3, "2026-03-09T07:30:00Z"),
+            // Sunday 1 March 23:59 PST: before the window.
+            at_text(4, "2026-03-02T07:59:00Z"),
+        ];
+        let m = metrics(&deployments, &[], &window, |t| la.day_of(t));
+        assert_eq!(m.deployment_frequency.buckets, [2, 1]);
+        assert_eq!(m.deployment_frequency.count, 3);
+        // LA days: 2 March, 8 March, 9 March.
+        assert_eq!(m.deployment_frequency.days_with_deployment, 3);
+        // The window is 14 days less the hour daylight time skips.
+        let days = (14.0 * 24.0 - 1.0) / 24.0;
+        assert!((m.deployment_frequency.per_day - 3.0 / days).abs() < 1e-12);
     }
 
     #[test]

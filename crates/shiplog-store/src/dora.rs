@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use shiplog_domain::dora::{self, Deployment, EnvInfo, Incident};
-use shiplog_domain::{DeploymentStatus, DeploymentType, Event, EventFields, EventType, Timestamp};
+use shiplog_domain::dora::{self, Deployment, EnvInfo, Incident, is_deployment};
+use shiplog_domain::{DeploymentStatus, Event, EventFields, EventType, Timestamp};
 
 use crate::columns::{AppRow, Columns, SqlValue, env_lists};
 use crate::db::{Db, WriteTx};
@@ -114,17 +114,6 @@ pub async fn on_updated<T: WriteTx>(
         }
         _ => Ok(()),
     }
-}
-
-/// A DEPLOY of type `Deploy` that ended `Ok` or `Failed` is a deployment;
-/// one that was `Aborted` is none.
-fn is_deployment(event_type: EventType, f: &EventFields) -> bool {
-    event_type == EventType::Deploy
-        && f.deployment_type.unwrap_or(DeploymentType::Deploy) == DeploymentType::Deploy
-        && matches!(
-            f.deployment_status,
-            Some(DeploymentStatus::Ok | DeploymentStatus::Failed)
-        )
 }
 
 /// Records the deployment a DEPLOY became, with what its release brings.
