@@ -59,14 +59,16 @@ CREATE INDEX dora_incidents_by_cause_env ON dora_incidents (account_id, cause_en
 -- The facts of what was recorded before them.
 INSERT INTO dora_deployments
 SELECT d.id, a.account_id, d.app_id, d.env_name, COALESCE(d.deployment_end_ms, d.event_time_ms),
-       d.deployment_status = 'Ok', COALESCE(d.hotfix, 0), d.release_version, r.id, r.commit_id,
-       r.commit_time_ms, b.build_start_ms
+       d.deployment_status = 'Ok', COALESCE(d.hotfix, 0), d.release_version, r.id,
+       COALESCE(r.commit_id, b.commit_id, p.commit_id),
+       COALESCE(r.commit_time_ms, b.commit_time_ms, p.commit_time_ms), b.build_start_ms
 FROM events d
 JOIN apps a ON a.id = d.app_id
 LEFT JOIN events r ON r.app_id = d.app_id AND r.event_type = 'RELEASE'
     AND (r.id = d.parent_event_id
          OR (d.parent_event_id IS NULL AND r.release_version = d.release_version))
 LEFT JOIN events b ON b.id = r.parent_event_id AND b.event_type = 'BUILD'
+LEFT JOIN events p ON p.id = b.parent_event_id
 WHERE d.event_type = 'DEPLOY' AND COALESCE(d.deployment_type, 'Deploy') = 'Deploy'
   AND d.deployment_status IN ('Ok', 'Failed') AND d.env_name IS NOT NULL;
 

@@ -54,8 +54,7 @@ pub async fn on_created<T: WriteTx>(
             let Some(version) = &f.release_version else {
                 return Ok(());
             };
-            let build_start = build_start_of(tx, app, f).await?;
-            let mut values = release_values(event.event_id, f, build_start);
+            let mut values = release_values(tx, app, event.event_id, f).await?;
             values.extend([app.id.into(), version.as_str().into()]);
             tx.execute(ATTACH_RELEASE, values).await.map(|_| ())
         }
@@ -141,10 +140,7 @@ async fn record_deployment<T: WriteTx>(
         (None, None) => None,
     };
     let release_columns = match &release {
-        Some(release) => {
-            let build_start = build_start_of(tx, app, &release.fields).await?;
-            release_values(release.event_id, &release.fields, build_start)
-        }
+        Some(release) => release_values(tx, app, release.event_id, &release.fields).await?,
         None => vec![
             SqlValue::Int(None),
             SqlValue::Text(None),
@@ -167,37 +163,38 @@ async fn record_deployment<T: WriteTx>(
     tx.execute(INSERT_DEPLOYMENT, values).await.map(|_| ())
 }
 
-/// The `build_start` of the BUILD a RELEASE was made from.
-async fn build_start_of<T: WriteTx>(
+/// What a release brings to its deployments: (release id, commit id,
+/// commit time, build start), each the nearest found along its chain
+/// (RELEASE, its BUILD, the BUILD's PUSH or PULLREQUEST).
+async fn release_values<T: WriteTx>(
     tx: &mut T,
     app: &AppRow,
-    release: &EventFields,
-) -> Result<Option<Timestamp>> {
-    let Some(build_id) = release.parent_event_id else {
-        return Ok(None);
-    };
-    Ok(load_event(tx, app, build_id)
-        .await?
-        .filter(|build| build.event_type == EventType::Build)
-        .and_then(|build| build.fields.build_start))
-}
-
-/// What a release brings to its deployments: (release id, commit id,
-/// commit time, build start). A RELEASE's `commit_time` is already the
-/// nearest one of its chain: it inherits from its BUILD, which inherits
-/// from its PUSH.
-fn release_values(
     release_id: i64,
     release: &EventFields,
-    build_start: Option<Timestamp>,
-) -> Vec<SqlValue> {
-    let commit = &release.commit;
-    vec![
+) -> Result<Vec<SqlValue>> {
+    let build = match release.parent_event_id {
+        Some(id) => load_event(tx, app, id)
+            .await?
+            .filter(|e| e.event_type == EventType::Build),
+        None => None,
+    };
+    let push = match build.as_ref().and_then(|b| b.fields.parent_event_id) {
+        Some(id) => load_event(tx, app, id).await?,
+        None => None,
+    };
+    let chain: Vec<&EventFields> = std::iter::once(release)
+        .chain(build.iter().map(|b| &b.fields))
+        .chain(push.iter().map(|p| &p.fields))
+        .collect();
+    let commit_id = chain.iter().find_map(|f| f.commit.commit_id.clone());
+    let commit_time = chain.iter().find_map(|f| f.commit.commit_time);
+    let build_start = build.and_then(|b| b.fields.build_start);
+    Ok(vec![
         release_id.into(),
-        SqlValue::Text(commit.commit_id.clone()),
-        SqlValue::Int(commit.commit_time.map(Timestamp::millis)),
+        SqlValue::Text(commit_id),
+        SqlValue::Int(commit_time.map(Timestamp::millis)),
         SqlValue::Int(build_start.map(Timestamp::millis)),
-    ]
+    ])
 }
 
 /// The first PUSH or PULLREQUEST of a commit: (app id, commit id, time).

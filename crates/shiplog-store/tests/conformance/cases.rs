@@ -963,3 +963,205 @@ pub async fn deleting_an_app_takes_its_changes_and_change_ids_are_never_reused(
         latest[0].change_id
     );
 }
+
+/// Records an event of `app` and answers its id.
+async fn record(
+    store: &dyn Store,
+    grant: &Grant,
+    app: &str,
+    event_type: EventType,
+    body: serde_json::Value,
+) -> i64 {
+    store
+        .create_event(grant, &grant.actor, app, event(event_type, body))
+        .await
+        .unwrap()
+}
+
+fn millis(text: &str) -> shiplog_domain::Timestamp {
+    shiplog_domain::Timestamp::parse(text).unwrap()
+}
+
+pub async fn dora_facts_follow_the_write_path(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "web").await;
+    let s = &*store;
+    let push = record(s, &jdoe, "web", EventType::Push, json!({"commit_id": "c1"})).await;
+    let pushed_at = store
+        .get_event(&jdoe, "web", push)
+        .await
+        .unwrap()
+        .event_time;
+    let build = record(
+        s,
+        &jdoe,
+        "web",
+        EventType::Build,
+        json!({"parent_event_id": push, "build_start": "2026-03-02T09:00:00Z"}),
+    )
+    .await;
+    // A deploy naming a version before its RELEASE is recorded, and one in
+    // progress that ends later.
+    let early = record(
+        s,
+        &jdoe,
+        "web",
+        EventType::Deploy,
+        json!({"env_name": "production", "release_version": "v9", "deployment_status": "Ok",
+               "deployment_start": "2026-03-03T09:00:00Z", "deployment_end": "2026-03-03T10:00:00Z"}),
+    )
+    .await;
+    let release = record(
+        s,
+        &jdoe,
+        "web",
+        EventType::Release,
+        json!({"parent_event_id": build, "release_version": "v9"}),
+    )
+    .await;
+    let later = record(
+        s,
+        &jdoe,
+        "web",
+        EventType::Deploy,
+        json!({"env_name": "production", "parent_event_id": release,
+               "deployment_status": "InProgress", "deployment_start": "2026-03-04T09:00:00Z"}),
+    )
+    .await;
+    // None of these is a deployment.
+    for body in [
+        json!({"env_name": "production", "deployment_status": "Aborted"}),
+        json!({"env_name": "production", "deployment_status": "Ok", "deployment_type": "Restart"}),
+        json!({"env_name": "production", "deployment_status": "Pending"}),
+    ] {
+        record(s, &jdoe, "web", EventType::Deploy, body).await;
+    }
+    let facts = store.dora_facts(&jdoe, Some("web"), None).await.unwrap();
+    assert_eq!(facts.envs, ["production"]);
+    assert_eq!(
+        ids_of(&facts),
+        [early],
+        "only the deploy that ended is a deployment"
+    );
+    let fact = &facts.deployments[0];
+    assert_eq!(
+        fact.release,
+        Some(release),
+        "the RELEASE recorded later is attached"
+    );
+    assert_eq!(fact.commit.as_deref(), Some("c1"));
+    assert_eq!(
+        fact.lead_start,
+        Some(pushed_at),
+        "without a commit_time the first push starts the lead time"
+    );
+    assert_eq!(fact.end, millis("2026-03-03T10:00:00Z"));
+
+    store
+        .update_event(
+            &jdoe,
+            &jdoe.actor,
+            "web",
+            later,
+            update(
+                json!({"deployment_status": "Failed", "deployment_end": "2026-03-04T10:00:00Z"}),
+            ),
+        )
+        .await
+        .unwrap();
+    let incident = record(
+        s,
+        &jdoe,
+        "web",
+        EventType::Incident,
+        json!({"env_name": "production", "caused_by_event_id": later,
+               "incident_start": "2026-03-04T10:30:00Z"}),
+    )
+    .await;
+    let facts = store.dora_facts(&jdoe, Some("web"), None).await.unwrap();
+    assert_eq!(ids_of(&facts), [early, later]);
+    assert!(!facts.deployments[1].ok);
+    assert_eq!(facts.incidents.len(), 1);
+    assert_eq!(facts.incidents[0].caused_by, Some(later));
+    assert_eq!(facts.incidents[0].end, None);
+    store
+        .update_event(
+            &jdoe,
+            &jdoe.actor,
+            "web",
+            incident,
+            update(json!({"incident_status": "Resolved", "incident_end": "2026-03-04T12:00:00Z"})),
+        )
+        .await
+        .unwrap();
+    let facts = store
+        .dora_facts(&jdoe, None, Some("production"))
+        .await
+        .unwrap();
+    assert_eq!(facts.incidents[0].end, Some(millis("2026-03-04T12:00:00Z")));
+
+    // Deleting the app takes its facts: a new app of the name starts empty.
+    store.delete_app(&jdoe, "web").await.unwrap();
+    app(&*store, &jdoe, "web").await;
+    record(
+        s,
+        &jdoe,
+        "web",
+        EventType::Deploy,
+        json!({"env_name": "production"}),
+    )
+    .await;
+    let facts = store.dora_facts(&jdoe, Some("web"), None).await.unwrap();
+    assert!(facts.deployments.is_empty() && facts.incidents.is_empty());
+}
+
+fn ids_of(facts: &shiplog_store::dora::DoraFacts) -> Vec<i64> {
+    let mut ids: Vec<i64> = facts.deployments.iter().map(|d| d.event_id).collect();
+    ids.sort();
+    ids
+}
+
+pub async fn dora_scope_is_the_production_envs_unless_one_is_named(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    for name in ["tagged", "named", "other"] {
+        app(&*store, &jdoe, name).await;
+    }
+    let env = |tags: &[&str]| NewEnv {
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..NewEnv::default()
+    };
+    let s = &*store;
+    // "tagged" has a tagged env, so its env named prod is not in scope.
+    s.create_env(&jdoe, "tagged", &name("live"), env(&["Production"]))
+        .await
+        .unwrap();
+    s.create_env(&jdoe, "tagged", &name("prod"), env(&[]))
+        .await
+        .unwrap();
+    s.create_env(&jdoe, "named", &name("production"), env(&[]))
+        .await
+        .unwrap();
+    s.create_env(&jdoe, "named", &name("qa"), env(&[]))
+        .await
+        .unwrap();
+    s.create_env(&jdoe, "other", &name("dev"), env(&[]))
+        .await
+        .unwrap();
+    let envs = |app: Option<&'static str>, env: Option<&'static str>| {
+        let (store, jdoe) = (store.clone(), jdoe.clone());
+        async move { store.dora_facts(&jdoe, app, env).await.map(|f| f.envs) }
+    };
+    assert_eq!(envs(None, None).await.unwrap(), ["live", "production"]);
+    assert_eq!(envs(Some("tagged"), None).await.unwrap(), ["live"]);
+    assert_eq!(envs(Some("named"), None).await.unwrap(), ["production"]);
+    assert!(envs(Some("other"), None).await.unwrap().is_empty());
+    assert_eq!(envs(Some("named"), Some("qa")).await.unwrap(), ["qa"]);
+    assert!(matches!(
+        envs(Some("named"), Some("dev")).await,
+        Err(StoreError::Domain(DomainError::NotFound(m))) if m == "Env dev"
+    ));
+    assert!(matches!(
+        envs(Some("missing"), None).await,
+        Err(StoreError::Domain(DomainError::NotFound(_)))
+    ));
+}

@@ -144,6 +144,8 @@ macro_rules! with_every_case {
             a_deploy_lineage_reaches_the_push,
             changes_after_resume_exactly_while_writers_run,
             deleting_an_app_takes_its_changes_and_change_ids_are_never_reused,
+            dora_facts_follow_the_write_path,
+            dora_scope_is_the_production_envs_unless_one_is_named,
         ]);
     };
 }
