@@ -7,7 +7,7 @@ use crate::{DomainError, EventType};
 pub struct EventFilter {
     pub branch: Option<String>,
     pub event_type: Option<EventType>,
-    /// Only DEPLOY events carry an env, so this selects deploys.
+    /// Only DEPLOY and INCIDENT events carry an env, so this selects them.
     pub env: Option<String>,
 }
 
