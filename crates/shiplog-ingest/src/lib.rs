@@ -1,0 +1,112 @@
+//! What a webhook delivery from a code host records, as pure functions: its
+//! signature checked over the raw bytes, then its payload mapped to the
+//! commands of the write path. No I/O here; the server verifies, maps, and
+//! hands the commands to the store, which applies them with the same rules
+//! and change record as any other write.
+
+pub mod bitbucket;
+pub mod github;
+pub mod gitlab;
+pub mod signature;
+
+use shiplog_domain::EventFields;
+use shiplog_domain::input::NewEvent;
+
+/// The code hosts shiplog takes webhooks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Github,
+    Gitlab,
+    Bitbucket,
+}
+
+impl Provider {
+    pub const ALL: &'static [Provider] = &[Provider::Github, Provider::Gitlab, Provider::Bitbucket];
+
+    /// The name in paths and answers: `github`, `gitlab`, `bitbucket`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Github => "github",
+            Provider::Gitlab => "gitlab",
+            Provider::Bitbucket => "bitbucket",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Provider> {
+        Self::ALL.iter().copied().find(|p| p.as_str() == name)
+    }
+}
+
+/// The headers of a delivery, looked up by name in any letter case.
+pub trait Headers {
+    fn get(&self, name: &str) -> Option<&str>;
+}
+
+impl Headers for [(&str, &str)] {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| *value)
+    }
+}
+
+/// What a delivery asks of shiplog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The provider's id of this delivery (the same on a redelivery).
+    pub id: String,
+    /// The repository's name, which names the app unless the hook names one.
+    pub repository: Option<String>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Nothing to record (a ping, an event or action the mapping does not
+    /// use); the text says why, for the answer.
+    Ignored(String),
+    /// Commands to apply in order, in one transaction.
+    Record(Vec<Command>),
+}
+
+/// One write a delivery makes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// A new PUSH, PULLREQUEST or RELEASE, as a client would send it.
+    Create(NewEvent),
+    /// The BUILD of a CI run, identified by its `build_provider` and
+    /// `build_id`: created with `fields` when the app has none, else moved
+    /// forward to `fields.build_status` (with its `build_end`), never back.
+    /// Its parent is the app's first PUSH or PULLREQUEST of `parent_commit`
+    /// when one is recorded.
+    Build {
+        fields: EventFields,
+        parent_commit: Option<String>,
+    },
+    /// The DEPLOY of a deployment, identified by its `deployment_id`:
+    /// created with `fields` (which name the env) when the app has none, else
+    /// moved forward to `fields.deployment_status`, never back. Its release
+    /// is the app's RELEASE built from `release_commit` when there is one.
+    Deploy {
+        fields: EventFields,
+        release_commit: Option<String>,
+    },
+}
+
+/// Why a delivery cannot be mapped: a client error, answered 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapError(pub String);
+
+/// Maps a delivery whose signature was checked: `headers` and its body
+/// parsed as JSON.
+pub fn map(
+    provider: Provider,
+    headers: &dyn Headers,
+    body: &serde_json::Value,
+) -> Result<Delivery, MapError> {
+    match provider {
+        Provider::Github => github::map(headers, body),
+        Provider::Gitlab => gitlab::map(headers, body),
+        Provider::Bitbucket => bitbucket::map(headers, body),
+    }
+}

@@ -1,0 +1,1 @@
+//! The authentication of a delivery (to be written).
