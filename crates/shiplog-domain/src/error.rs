@@ -25,6 +25,9 @@ pub enum DomainError {
     /// The event is in a terminal state and the request would change it.
     #[error("{0}")]
     Immutable(String),
+    /// An `Idempotency-Key` was already used with another request.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
 }
 
 impl DomainError {

@@ -9,6 +9,7 @@ pub mod dora;
 pub mod error;
 pub mod event;
 pub mod filter;
+pub mod idempotency;
 pub mod input;
 pub mod names;
 pub mod page;

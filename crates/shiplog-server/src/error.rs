@@ -66,6 +66,7 @@ impl ApiError {
                     DomainError::NotFound(_) => (S::NOT_FOUND, "NotFound"),
                     DomainError::AlreadyExists(_) => (S::CONFLICT, "AlreadyExists"),
                     DomainError::Immutable(_) => (S::CONFLICT, "ImmutableEvent"),
+                    DomainError::IdempotencyKeyReused(_) => (S::CONFLICT, "IdempotencyKeyReused"),
                 };
                 (status, code, err.to_string())
             }

@@ -5,13 +5,50 @@ use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request}
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use shiplog_domain::idempotency;
 use shiplog_domain::input::{JsonObject, parse_body};
 use shiplog_domain::token::hash_token;
 use shiplog_domain::{Actor, DomainError, ResourceName};
-use shiplog_store::{Access, Account};
+use shiplog_store::{Access, Account, IdempotencyKey};
 
 use crate::error::ApiError;
 use crate::state::SharedState;
+
+/// The `Idempotency-Key` a write was sent with, and the request it names.
+pub struct IdempotencyHeader {
+    key: Option<String>,
+    method: String,
+    path: String,
+}
+
+impl IdempotencyHeader {
+    /// The key of this request with `body`, if one was sent.
+    pub fn key_for(&self, body: &JsonObject) -> Option<IdempotencyKey> {
+        self.key.as_ref().map(|key| IdempotencyKey {
+            key: key.clone(),
+            fingerprint: idempotency::fingerprint(&self.method, &self.path, body),
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let key = match parts.headers.get(idempotency::HEADER) {
+            None => None,
+            Some(value) => {
+                let text = value.to_str().unwrap_or("\u{0}");
+                Some(idempotency::parse_key(text)?)
+            }
+        };
+        Ok(IdempotencyHeader {
+            key,
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
 
 /// Bodies over this size are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;

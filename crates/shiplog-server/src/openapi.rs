@@ -31,7 +31,7 @@ pub enum ApiErrors {
     /// `NotFound`: an unknown app, env or event.
     #[response(status = 404)]
     NotFound(ErrorBody),
-    /// `AlreadyExists` or `ImmutableEvent`.
+    /// `AlreadyExists`, `ImmutableEvent` or `IdempotencyKeyReused`.
     #[response(status = 409)]
     Conflict(ErrorBody),
     /// `PayloadTooLarge`: a body over 1 MiB or a field over its limit.
@@ -144,6 +144,18 @@ pub struct PageQuery {
     order: Option<String>,
     /// The `marker` of the previous page.
     marker: Option<String>,
+}
+
+/// The header that makes a write safe to retry.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// 1–255 visible ASCII characters. A retry with the same key, path and
+    /// body (within 24 hours) answers what the first call answered and
+    /// records nothing; the same key with another request is
+    /// `409 IdempotencyKeyReused`.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
 }
 
 /// The scope, window and calendar of GetDora.

@@ -33,6 +33,7 @@ use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
 };
+use shiplog_store::{IdempotencyKey, Keyed};
 use tx::PgConn;
 use writer::Writer;
 
@@ -279,37 +280,51 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn create_event(
+    async fn create_event_keyed(
         &self,
         account: &Account,
         actor: &Actor,
         app: &str,
         event: NewEvent,
-    ) -> Result<i64> {
+        key: Option<IdempotencyKey>,
+    ) -> Result<Keyed<i64>> {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    write::create_event(&mut PgConn(conn), &account, &actor, &app, event).await
+                    let mut tx = PgConn(conn);
+                    write::create_event_keyed(&mut tx, &account, &actor, &app, event, key.as_ref())
+                        .await
                 })
             })
             .await
     }
 
-    async fn update_event(
+    async fn update_event_keyed(
         &self,
         account: &Account,
         actor: &Actor,
         app: &str,
         event_id: i64,
         update: EventUpdate,
-    ) -> Result<Event> {
+        key: Option<IdempotencyKey>,
+    ) -> Result<Keyed<Event>> {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
                     let mut tx = PgConn(conn);
-                    write::update_event(&mut tx, &account, &actor, &app, event_id, &update).await
+                    let update = &update;
+                    write::update_event_keyed(
+                        &mut tx,
+                        &account,
+                        &actor,
+                        &app,
+                        event_id,
+                        update,
+                        key.as_ref(),
+                    )
+                    .await
                 })
             })
             .await

@@ -9,10 +9,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_changes.sql")),
     (3, include_str!("../migrations/0003_dora.sql")),
+    (4, include_str!("../migrations/0004_idempotency.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2, 3];
+pub const VERSIONS: &[i64] = &[1, 2, 3, 4];
 
 /// A session-level advisory lock serialises instances starting at once.
 const MIGRATION_LOCK: i64 = 0x5348_4950_4c4f_4730;

@@ -30,6 +30,7 @@ use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
 };
+use shiplog_store::{IdempotencyKey, Keyed};
 use tx::SqliteConn;
 use writer::Writer;
 
@@ -327,36 +328,51 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_event(
+    async fn create_event_keyed(
         &self,
         account: &Account,
         actor: &Actor,
         app: &str,
         event: NewEvent,
-    ) -> Result<i64> {
+        key: Option<IdempotencyKey>,
+    ) -> Result<Keyed<i64>> {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
                 let mut tx = SqliteConn(conn);
-                run_ready(write::create_event(&mut tx, &account, &actor, &app, event))
+                run_ready(write::create_event_keyed(
+                    &mut tx,
+                    &account,
+                    &actor,
+                    &app,
+                    event,
+                    key.as_ref(),
+                ))
             })
             .await
     }
 
-    async fn update_event(
+    async fn update_event_keyed(
         &self,
         account: &Account,
         actor: &Actor,
         app: &str,
         event_id: i64,
         update: EventUpdate,
-    ) -> Result<Event> {
+        key: Option<IdempotencyKey>,
+    ) -> Result<Keyed<Event>> {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write(move |conn| {
                 let mut tx = SqliteConn(conn);
-                run_ready(write::update_event(
-                    &mut tx, &account, &actor, &app, event_id, &update,
+                run_ready(write::update_event_keyed(
+                    &mut tx,
+                    &account,
+                    &actor,
+                    &app,
+                    event_id,
+                    &update,
+                    key.as_ref(),
                 ))
             })
             .await

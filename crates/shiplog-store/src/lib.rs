@@ -11,6 +11,7 @@ pub mod constraints;
 pub mod db;
 pub mod dora;
 mod error;
+pub mod idempotency;
 pub mod pages;
 pub mod queries;
 pub mod reads;
@@ -23,6 +24,7 @@ use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Actor, Change, Event, EventFilter, PageRequest, ResourceName, Timestamp};
 
 pub use error::StoreError;
+pub use idempotency::{IdempotencyKey, Keyed};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -141,16 +143,40 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Env>>;
     async fn delete_env(&self, account: &Account, name: &str) -> Result<()>;
 
-    /// Records an event and its change; returns its id once durably committed.
+    /// Records an event and its change, once per idempotency key; returns
+    /// its id once durably committed, or a repeat's first answer.
+    async fn create_event_keyed(
+        &self,
+        account: &Account,
+        actor: &Actor,
+        app: &str,
+        event: NewEvent,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Keyed<i64>>;
+    /// Updates a BUILD, DEPLOY or INCIDENT under the terminal-state rule,
+    /// recording a change unless nothing changes; once per idempotency key.
+    async fn update_event_keyed(
+        &self,
+        account: &Account,
+        actor: &Actor,
+        app: &str,
+        event_id: i64,
+        update: EventUpdate,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Keyed<Event>>;
+    /// [`Store::create_event_keyed`] without a key.
     async fn create_event(
         &self,
         account: &Account,
         actor: &Actor,
         app: &str,
         event: NewEvent,
-    ) -> Result<i64>;
-    /// Updates a BUILD or DEPLOY under the terminal-state rule, recording a
-    /// change unless nothing changes.
+    ) -> Result<i64> {
+        self.create_event_keyed(account, actor, app, event, None)
+            .await?
+            .done()
+    }
+    /// [`Store::update_event_keyed`] without a key.
     async fn update_event(
         &self,
         account: &Account,
@@ -158,7 +184,11 @@ pub trait Store: Send + Sync + 'static {
         app: &str,
         event_id: i64,
         update: EventUpdate,
-    ) -> Result<Event>;
+    ) -> Result<Event> {
+        self.update_event_keyed(account, actor, app, event_id, update, None)
+            .await?
+            .done()
+    }
     async fn get_event(&self, account: &Account, app: &str, event_id: i64) -> Result<Event>;
     /// One page of an event's changes, oldest first, `page.limit + 1` at most.
     async fn event_history(

@@ -7,7 +7,7 @@
 //! so an event and the changes it causes commit together or not at all; a
 //! backend only runs the statements (see [`WriteTx`]).
 
-use shiplog_api::EventOut;
+use shiplog_api::{CreatedOut, EventEnvelope, EventOut};
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::rules::{self, UpdateOutcome};
 use shiplog_domain::{
@@ -17,6 +17,7 @@ use shiplog_domain::{
 use crate::columns::{AppRow, SqlValue, event_values, list_to_json, to_json_text};
 use crate::constraints::Unique;
 pub use crate::db::WriteTx;
+use crate::idempotency::{self, IdempotencyKey, Keyed};
 use crate::reads::load_event;
 use crate::{Account, Result, StoreError, dora, queries};
 
@@ -162,6 +163,58 @@ async fn ensure_env<T: WriteTx>(
             }
         }
     }
+}
+
+/// Records `event` as [`create_event`] does, once per idempotency key: a
+/// repeat answers the first answer.
+pub async fn create_event_keyed<T: WriteTx>(
+    tx: &mut T,
+    account: &Account,
+    actor: &Actor,
+    app: &str,
+    event: NewEvent,
+    key: Option<&IdempotencyKey>,
+) -> Result<Keyed<i64>> {
+    let now = Timestamp::now();
+    if let Some(key) = key
+        && let Some(answer) = idempotency::recall(tx, account.id, key, now).await?
+    {
+        return Ok(Keyed::Repeat(answer));
+    }
+    let id = create_event(tx, account, actor, app, event).await?;
+    if let Some(key) = key {
+        let answer = to_json_text(&CreatedOut {
+            event_id: id.to_string(),
+        });
+        idempotency::remember(tx, account.id, key, &answer, now).await?;
+    }
+    Ok(Keyed::Done(id))
+}
+
+/// Applies `update` as [`update_event`] does, once per idempotency key.
+pub async fn update_event_keyed<T: WriteTx>(
+    tx: &mut T,
+    account: &Account,
+    actor: &Actor,
+    app: &str,
+    event_id: i64,
+    update: &EventUpdate,
+    key: Option<&IdempotencyKey>,
+) -> Result<Keyed<Event>> {
+    let now = Timestamp::now();
+    if let Some(key) = key
+        && let Some(answer) = idempotency::recall(tx, account.id, key, now).await?
+    {
+        return Ok(Keyed::Repeat(answer));
+    }
+    let event = update_event(tx, account, actor, app, event_id, update).await?;
+    if let Some(key) = key {
+        let answer = to_json_text(&EventEnvelope {
+            event: EventOut::from(&event),
+        });
+        idempotency::remember(tx, account.id, key, &answer, now).await?;
+    }
+    Ok(Keyed::Done(event))
 }
 
 /// Records `event` in the app named `app`, with its change.

@@ -5,10 +5,11 @@ use axum::response::Response;
 use shiplog_api::{CreatedOut, EventEnvelope, EventListOut, EventOut};
 use shiplog_domain::input::{EventUpdate, NewEvent, parse_event_id};
 use shiplog_domain::{EventFilter, EventType, Order};
+use shiplog_store::Keyed;
 
-use super::json;
+use super::{json, json_text};
 use crate::error::ApiError;
-use crate::extract::{Authorized, JsonBody, Params, Segments};
+use crate::extract::{Authorized, IdempotencyHeader, JsonBody, Params, Segments};
 use crate::pagination::{Listing, Ordering};
 use crate::state::SharedState;
 
@@ -17,17 +18,24 @@ async fn create(
     Authorized(account, actor): Authorized,
     app: String,
     event_type: EventType,
+    idempotency: IdempotencyHeader,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let event = NewEvent::parse(event_type, &body)?;
-    let id = state
+    let key = idempotency.key_for(&body);
+    let answer = state
         .store
-        .create_event(&account, &actor, &app, event)
+        .create_event_keyed(&account, &actor, &app, event, key)
         .await?;
-    crate::metrics::record_event_written(event_type.as_str());
-    Ok(json(&CreatedOut {
-        event_id: id.to_string(),
-    }))
+    match answer {
+        Keyed::Done(id) => {
+            crate::metrics::record_event_written(event_type.as_str());
+            Ok(json(&CreatedOut {
+                event_id: id.to_string(),
+            }))
+        }
+        Keyed::Repeat(answer) => Ok(json_text(answer)),
+    }
 }
 
 macro_rules! create_handler {
@@ -37,9 +45,10 @@ macro_rules! create_handler {
             State(state): State<SharedState>,
             auth: Authorized,
             Segments((_, app)): Segments<(String, String)>,
+            idempotency: IdempotencyHeader,
             body: JsonBody,
         ) -> Result<Response, ApiError> {
-            create(state, auth, app, $event_type, body).await
+            create(state, auth, app, $event_type, idempotency, body).await
         }
     };
 }
@@ -51,7 +60,7 @@ create_handler!(
         path = "/{username}/apps/{app_name}/events/pushEvent",
         operation_id = "CreatePushEvent",
         tag = "Events",
-        params(crate::openapi::AppPath),
+        params(crate::openapi::AppPath, crate::openapi::IdempotencyKeyHeader),
         request_body(content = shiplog_api::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
         responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
@@ -65,7 +74,7 @@ create_handler!(
         path = "/{username}/apps/{app_name}/events/pullRequestEvent",
         operation_id = "CreatePullRequestEvent",
         tag = "Events",
-        params(crate::openapi::AppPath),
+        params(crate::openapi::AppPath, crate::openapi::IdempotencyKeyHeader),
         request_body(content = shiplog_api::CommitFieldsIn, description = "JSON, whatever the content type; empty means {}"),
         responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
@@ -79,7 +88,7 @@ create_handler!(
         path = "/{username}/apps/{app_name}/events/buildEvent",
         operation_id = "CreateBuildEvent",
         tag = "Events",
-        params(crate::openapi::AppPath),
+        params(crate::openapi::AppPath, crate::openapi::IdempotencyKeyHeader),
         request_body(content = shiplog_api::BuildEventIn, description = "JSON, whatever the content type; empty means {}"),
         responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
@@ -93,7 +102,7 @@ create_handler!(
         path = "/{username}/apps/{app_name}/events/releaseEvent",
         operation_id = "CreateReleaseEvent",
         tag = "Events",
-        params(crate::openapi::AppPath),
+        params(crate::openapi::AppPath, crate::openapi::IdempotencyKeyHeader),
         request_body(content = shiplog_api::ReleaseEventIn, description = "JSON, whatever the content type; empty means {}"),
         responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
@@ -107,7 +116,7 @@ create_handler!(
         path = "/{username}/apps/{app_name}/events/deployEvent",
         operation_id = "CreateDeployEvent",
         tag = "Events",
-        params(crate::openapi::AppPath),
+        params(crate::openapi::AppPath, crate::openapi::IdempotencyKeyHeader),
         request_body(content = shiplog_api::DeployEventIn, description = "JSON, whatever the content type; empty means {}"),
         responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
@@ -122,7 +131,7 @@ create_handler!(
         path = "/{username}/apps/{app_name}/events/incidentEvent",
         operation_id = "CreateIncidentEvent",
         tag = "Events",
-        params(crate::openapi::AppPath),
+        params(crate::openapi::AppPath, crate::openapi::IdempotencyKeyHeader),
         request_body(content = shiplog_api::IncidentEventIn, description = "JSON, whatever the content type; empty means {}"),
         responses((status = 200, body = shiplog_api::CreatedOut), crate::openapi::ApiErrors)
     )]
@@ -135,7 +144,7 @@ create_handler!(
     path = "/{username}/apps/{app_name}/events/{event_id}",
     operation_id = "UpdateEvent",
     tag = "Events",
-    params(crate::openapi::EventPath),
+    params(crate::openapi::EventPath, crate::openapi::IdempotencyKeyHeader),
     request_body(content = shiplog_api::EventUpdateIn, description = "JSON, whatever the content type"),
     responses((status = 200, body = shiplog_api::EventEnvelope), crate::openapi::ApiErrors)
 )]
@@ -145,18 +154,23 @@ pub async fn update(
     State(state): State<SharedState>,
     Authorized(account, actor): Authorized,
     Segments((_, app, event_id)): Segments<(String, String, String)>,
+    idempotency: IdempotencyHeader,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let update = EventUpdate::parse(&body)?;
     let id = parse_event_id(&event_id)
         .ok_or_else(|| shiplog_domain::DomainError::NotFound(format!("Event {event_id}")))?;
-    let event = state
+    let key = idempotency.key_for(&body);
+    let answer = state
         .store
-        .update_event(&account, &actor, &app, id, update)
+        .update_event_keyed(&account, &actor, &app, id, update, key)
         .await?;
-    Ok(json(&EventEnvelope {
-        event: event.into(),
-    }))
+    match answer {
+        Keyed::Done(event) => Ok(json(&EventEnvelope {
+            event: event.into(),
+        })),
+        Keyed::Repeat(answer) => Ok(json_text(answer)),
+    }
 }
 
 /// ListEvents: an app's events, newest first by default.

@@ -94,6 +94,17 @@ pub fn json<T: Serialize>(value: &T) -> Response {
     }
 }
 
+/// A 200 answer with JSON text made earlier (the first answer of a
+/// repeated write).
+pub fn json_text(text: String) -> Response {
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// A 200 answer with an empty body, as delete calls give.
 pub fn empty() -> Response {
     ().into_response()

@@ -119,7 +119,21 @@ impl TestApp {
 
     /// Sends `body` (raw bytes, no content type) to `url`.
     pub async fn send_raw(&self, method: Method, url: &str, body: Option<&[u8]>) -> Answer {
+        self.send_with_headers(method, url, body, &[]).await
+    }
+
+    /// Sends `body` (raw bytes, no content type) to `url` with `headers`.
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = self.client.request(method, url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.body(body.to_vec());
         }

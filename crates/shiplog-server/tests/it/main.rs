@@ -15,6 +15,7 @@ mod events;
 mod filters;
 mod history;
 mod hostile;
+mod idempotency;
 mod isolation;
 mod logging;
 mod models;
