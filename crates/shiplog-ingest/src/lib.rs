@@ -50,6 +50,21 @@ impl Headers for [(&str, &str)] {
     }
 }
 
+/// A literal list, `&[("X-GitHub-Event", "push")]`, is a `&dyn Headers`;
+/// the slice itself cannot be, being unsized.
+impl<const N: usize> Headers for [(&str, &str); N] {
+    fn get(&self, name: &str) -> Option<&str> {
+        Headers::get(self.as_slice(), name)
+    }
+}
+
+/// A reference to headers is headers, so `&slice` is a `&dyn Headers` too.
+impl<T: Headers + ?Sized> Headers for &T {
+    fn get(&self, name: &str) -> Option<&str> {
+        Headers::get(*self, name)
+    }
+}
+
 /// What a delivery asks of shiplog.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
