@@ -5,8 +5,10 @@
 //! and change record as any other write.
 
 pub mod bitbucket;
+mod draft;
 pub mod github;
 pub mod gitlab;
+mod payload;
 pub mod signature;
 
 use shiplog_domain::EventFields;
@@ -82,6 +84,13 @@ pub enum Outcome {
     Ignored(String),
     /// Commands to apply in order, in one transaction.
     Record(Vec<Command>),
+}
+
+impl Outcome {
+    /// A delivery that records one event.
+    pub(crate) fn one(command: Command) -> Outcome {
+        Outcome::Record(vec![command])
+    }
 }
 
 /// One write a delivery makes.
