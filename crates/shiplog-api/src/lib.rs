@@ -9,6 +9,7 @@ pub mod changes;
 pub mod dora;
 pub mod error;
 pub mod event;
+pub mod hooks;
 pub mod inputs;
 pub mod resources;
 

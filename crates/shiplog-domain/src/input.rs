@@ -121,6 +121,29 @@ impl EventUpdate {
     }
 }
 
+/// The body of ConfigureHook: the app deliveries record to (default: the
+/// repository's name) and whether apps are created on first use (default
+/// true).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookSettings {
+    pub app: Option<ResourceName>,
+    pub create_apps: bool,
+}
+
+impl HookSettings {
+    pub fn parse(body: &JsonObject) -> Result<Self, DomainError> {
+        let app = match present(body, "app") {
+            Some(value) => Some(ResourceName::parse("App", &text("app", value)?)?),
+            None => None,
+        };
+        let create_apps = match present(body, "create_apps") {
+            Some(value) => boolean("create_apps", value)?,
+            None => true,
+        };
+        Ok(HookSettings { app, create_apps })
+    }
+}
+
 /// Refuses text no store can keep: the NUL character.
 pub fn check_text(key: &str, text: &str) -> Result<(), DomainError> {
     if text.contains('\0') {

@@ -124,6 +124,21 @@ pub fn is_terminal(event_type: EventType, fields: &EventFields) -> bool {
     }
 }
 
+/// How far a BUILD or DEPLOY has come: 0 waiting, 1 running, 2 over. A
+/// webhook delivery that arrives late (a run's `in_progress` after its
+/// `completed`) would move it back, and changes nothing.
+pub fn progress(event_type: EventType, fields: &EventFields) -> u8 {
+    use crate::{BuildStatus as B, DeploymentStatus as D};
+    if is_terminal(event_type, fields) {
+        return 2;
+    }
+    match event_type {
+        EventType::Build => u8::from(fields.build_status == Some(B::Running)),
+        EventType::Deploy => u8::from(fields.deployment_status == Some(D::InProgress)),
+        _ => 0,
+    }
+}
+
 /// Applies `update`, made at `now`, to the event `event_id` of
 /// `event_type` holding `current`.
 pub fn apply_update(

@@ -1,4 +1,5 @@
-//! The command line: `serve`, and the management of users and tokens.
+//! The command line: `serve`, and the management of users, tokens and
+//! webhooks.
 
 use clap::{Args, Parser, Subcommand};
 
@@ -21,6 +22,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the webhooks GitHub, GitLab and Bitbucket deliver to.
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// Print the OpenAPI description of the API (as served at /-/openapi.json).
     Openapi,
 }
@@ -109,6 +113,55 @@ pub enum TokenCommand {
     Revoke {
         user: String,
         token_id: i64,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PublicUrlArg {
+    /// The server's public base URL, which providers deliver to.
+    #[arg(
+        long = "public-url",
+        env = "SHIPLOG_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Configure an account's hook of a provider (github, gitlab or
+    /// bitbucket); print the URL to paste into the provider and a new
+    /// secret (shown only now). Again, it rotates the secret.
+    #[command(after_help = "Example: shiplog hook add jdoe github --app web")]
+    Add {
+        account: String,
+        provider: String,
+        /// The app every delivery records to (default: the repository's name).
+        #[arg(long)]
+        app: Option<String>,
+        /// Refuse deliveries for repositories without an app of their name,
+        /// instead of creating one.
+        #[arg(long)]
+        no_create_apps: bool,
+        #[command(flatten)]
+        public_url: PublicUrlArg,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List an account's hooks (never their secrets).
+    List {
+        account: String,
+        #[command(flatten)]
+        public_url: PublicUrlArg,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Remove an account's hook of a provider; its deliveries are refused.
+    Remove {
+        account: String,
+        provider: String,
         #[command(flatten)]
         database: DatabaseArg,
     },

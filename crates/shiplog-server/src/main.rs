@@ -1,7 +1,7 @@
 //! The `shiplog` binary: parses the command line and hands over.
 
 use clap::Parser;
-use shiplog_server::cli::{Cli, Command, TokenCommand, UserCommand};
+use shiplog_server::cli::{Cli, Command, HookCommand, TokenCommand, UserCommand};
 use shiplog_server::{admin, startup::RunningServer};
 use tracing_subscriber::EnvFilter;
 
@@ -54,6 +54,68 @@ async fn main() -> anyhow::Result<()> {
             let store = shiplog_server::database::open(&database.url).await?;
             admin::revoke_token(&*store, &user, token_id).await?;
             println!("Revoked token {token_id} of {user}.");
+        }
+        Command::Hook(command) => hook_command(command).await?,
+    }
+    Ok(())
+}
+
+async fn hook_command(command: HookCommand) -> anyhow::Result<()> {
+    match command {
+        HookCommand::Add {
+            account,
+            provider,
+            app,
+            no_create_apps,
+            public_url,
+            database,
+        } => {
+            let provider = admin::provider(&provider)?;
+            let settings = admin::hook_settings(app.as_deref(), !no_create_apps)?;
+            let store = shiplog_server::database::open(&database.url).await?;
+            let owner = store.find_account(&account).await?;
+            let (secret, _) = admin::configure_hook(&*store, &owner, provider, settings).await?;
+            println!(
+                "Hook {} of {account}:\nURL:    {}\nSecret: {secret} (shown only now)",
+                provider.as_str(),
+                admin::hook_url(&public_url.url, &account, provider)
+            );
+        }
+        HookCommand::List {
+            account,
+            public_url,
+            database,
+        } => {
+            let store = shiplog_server::database::open(&database.url).await?;
+            let owner = store.find_account(&account).await?;
+            println!(
+                "{:<10} {:<16} {:<11} {:<26} {:<10} URL",
+                "PROVIDER", "APP", "CREATE APPS", "LAST DELIVERY", "DELIVERIES"
+            );
+            for hook in store.list_hooks(&owner).await? {
+                let provider = hook.config.provider;
+                let last = hook.last_delivery.map_or("-".to_owned(), |t| t.to_string());
+                println!(
+                    "{:<10} {:<16} {:<11} {:<26} {:<10} {}",
+                    provider.as_str(),
+                    hook.config.app.as_deref().unwrap_or("(repository)"),
+                    hook.config.create_apps,
+                    last,
+                    hook.deliveries,
+                    admin::hook_url(&public_url.url, &account, provider)
+                );
+            }
+        }
+        HookCommand::Remove {
+            account,
+            provider,
+            database,
+        } => {
+            let provider = admin::provider(&provider)?;
+            let store = shiplog_server::database::open(&database.url).await?;
+            let owner = store.find_account(&account).await?;
+            store.delete_hook(&owner, provider).await?;
+            println!("Removed the {} hook of {account}.", provider.as_str());
         }
     }
     Ok(())

@@ -61,6 +61,16 @@ pub struct AppPath {
     app_name: String,
 }
 
+/// `/:username/hooks/:provider`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct HookPath {
+    /// The account (a user name).
+    username: String,
+    /// `github`, `gitlab` or `bitbucket`.
+    provider: String,
+}
+
 /// `/:username/envs/:env_name`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]

@@ -26,14 +26,16 @@ use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use shiplog_api::hooks::DeliveryOut;
 use shiplog_domain::{Actor, Change};
+use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
-use shiplog_store::dora;
 use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
+use shiplog_store::{dora, hooks};
 use tx::PgConn;
 use writer::Writer;
 
@@ -383,6 +385,75 @@ impl Store for PostgresStore {
             reads::list_changes(&mut PgConn(&mut conn), account, page).await
         })
         .await
+    }
+
+    async fn find_account(&self, name: &str) -> Result<Account> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            hooks::account_named(&mut PgConn(&mut conn), name).await
+        })
+        .await
+    }
+
+    async fn configure_hook(
+        &self,
+        account: &Account,
+        config: hooks::HookConfig,
+        secret: hooks::StoredSecret,
+    ) -> Result<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    hooks::configure(&mut PgConn(conn), &account, &config, &secret).await
+                })
+            })
+            .await
+    }
+
+    async fn list_hooks(&self, account: &Account) -> Result<Vec<hooks::HookInfo>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            hooks::list(&mut PgConn(&mut conn), account).await
+        })
+        .await
+    }
+
+    async fn delete_hook(&self, account: &Account, provider: Provider) -> Result<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { hooks::delete(&mut PgConn(conn), &account, provider).await })
+            })
+            .await
+    }
+
+    async fn hook_auth(
+        &self,
+        account: &str,
+        provider: Provider,
+    ) -> Result<Option<hooks::HookAuth>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            hooks::auth(&mut PgConn(&mut conn), account, provider).await
+        })
+        .await
+    }
+
+    async fn deliver(
+        &self,
+        account: &Account,
+        config: hooks::HookConfig,
+        delivery: Delivery,
+    ) -> Result<DeliveryOut> {
+        let account = account.clone();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    hooks::deliver(&mut PgConn(conn), &account, &config, delivery).await
+                })
+            })
+            .await
     }
 
     async fn dora_facts(

@@ -22,15 +22,17 @@ use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
 
 use readers::Readers;
+use shiplog_api::hooks::DeliveryOut;
 use shiplog_domain::{Actor, Change};
+use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
 use shiplog_store::db::run_ready;
-use shiplog_store::dora;
 use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
+use shiplog_store::{dora, hooks};
 use tx::SqliteConn;
 use writer::Writer;
 
@@ -436,6 +438,70 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Change>> {
         self.readers
             .read(|conn| run_ready(reads::list_changes(&mut SqliteConn(conn), account, page)))
+    }
+
+    async fn find_account(&self, name: &str) -> Result<Account> {
+        self.readers
+            .read(|conn| run_ready(hooks::account_named(&mut SqliteConn(conn), name)))
+    }
+
+    async fn configure_hook(
+        &self,
+        account: &Account,
+        config: hooks::HookConfig,
+        secret: hooks::StoredSecret,
+    ) -> Result<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |conn| {
+                run_ready(hooks::configure(
+                    &mut SqliteConn(conn),
+                    &account,
+                    &config,
+                    &secret,
+                ))
+            })
+            .await
+    }
+
+    async fn list_hooks(&self, account: &Account) -> Result<Vec<hooks::HookInfo>> {
+        self.readers
+            .read(|conn| run_ready(hooks::list(&mut SqliteConn(conn), account)))
+    }
+
+    async fn delete_hook(&self, account: &Account, provider: Provider) -> Result<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |conn| run_ready(hooks::delete(&mut SqliteConn(conn), &account, provider)))
+            .await
+    }
+
+    async fn hook_auth(
+        &self,
+        account: &str,
+        provider: Provider,
+    ) -> Result<Option<hooks::HookAuth>> {
+        self.readers
+            .read(|conn| run_ready(hooks::auth(&mut SqliteConn(conn), account, provider)))
+    }
+
+    async fn deliver(
+        &self,
+        account: &Account,
+        config: hooks::HookConfig,
+        delivery: Delivery,
+    ) -> Result<DeliveryOut> {
+        let account = account.clone();
+        self.writer
+            .write(move |conn| {
+                run_ready(hooks::deliver(
+                    &mut SqliteConn(conn),
+                    &account,
+                    &config,
+                    delivery,
+                ))
+            })
+            .await
     }
 
     async fn dora_facts(

@@ -11,6 +11,7 @@ pub mod constraints;
 pub mod db;
 pub mod dora;
 mod error;
+pub mod hooks;
 pub mod idempotency;
 pub mod pages;
 pub mod queries;
@@ -217,6 +218,37 @@ pub trait Store: Send + Sync + 'static {
         filter: &EventFilter,
         page: &PageRequest<i64>,
     ) -> Result<Vec<Event>>;
+    /// The account of that name (for the command line, which has no token).
+    async fn find_account(&self, name: &str) -> Result<Account>;
+    /// Creates the account's hook of a provider, or rotates its secret and
+    /// replaces its configuration.
+    async fn configure_hook(
+        &self,
+        account: &Account,
+        config: hooks::HookConfig,
+        secret: hooks::StoredSecret,
+    ) -> Result<()>;
+    async fn list_hooks(&self, account: &Account) -> Result<Vec<hooks::HookInfo>>;
+    /// `NotFound` when the account has no hook of the provider.
+    async fn delete_hook(
+        &self,
+        account: &Account,
+        provider: shiplog_ingest::Provider,
+    ) -> Result<()>;
+    /// The hook a delivery is checked with; none without such an account or
+    /// hook.
+    async fn hook_auth(
+        &self,
+        account: &str,
+        provider: shiplog_ingest::Provider,
+    ) -> Result<Option<hooks::HookAuth>>;
+    /// Applies a checked delivery once (see [`hooks::deliver`]).
+    async fn deliver(
+        &self,
+        account: &Account,
+        config: hooks::HookConfig,
+        delivery: shiplog_ingest::Delivery,
+    ) -> Result<shiplog_api::hooks::DeliveryOut>;
     /// What DORA's metrics of a scope are computed from (see [`dora::read`]).
     async fn dora_facts(
         &self,

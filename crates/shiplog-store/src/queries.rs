@@ -138,6 +138,10 @@ pub static FIND_RELEASE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Creates an app: (account id, name, description, created).
+pub const INSERT_APP: &str =
+    "INSERT INTO apps (account_id, name, description, created_ms) VALUES ($1, $2, $3, $4)";
+
 /// An app of an account by name: (account id, name).
 pub const FIND_APP: &str =
     "SELECT id, name, description, created_ms FROM apps WHERE account_id = $1 AND name = $2";

@@ -5,6 +5,7 @@ pub(crate) mod apps;
 pub(crate) mod dora;
 pub(crate) mod envs;
 pub(crate) mod events;
+pub(crate) mod hooks;
 pub(crate) mod service;
 pub(crate) mod story;
 
@@ -37,6 +38,8 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(story::commit))
         .routes(routes!(story::changes))
         .routes(routes!(dora::get))
+        .routes(routes!(hooks::list))
+        .routes(routes!(hooks::configure, hooks::delete, hooks::deliver))
         .routes(routes!(apps::list))
         .routes(routes!(apps::get, apps::create, apps::delete))
         .routes(routes!(envs::list))

@@ -1,0 +1,66 @@
+//! Webhooks on the wire: configuring a hook, listing hooks, and the answer
+//! to a delivery.
+
+use serde::{Deserialize, Serialize};
+use shiplog_domain::Timestamp;
+use utoipa::ToSchema;
+
+/// The body of ConfigureHook.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HookIn {
+    /// The app every delivery records to; default: the repository's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// Whether an app named after a repository is created on first use
+    /// (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_apps: Option<bool>,
+}
+
+/// A hook as configured, with its secret: shown only in this answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HookOut {
+    /// `github`, `gitlab` or `bitbucket`.
+    pub provider: String,
+    /// The address to paste into the provider's webhook settings.
+    pub url: String,
+    pub secret: String,
+    pub app: Option<String>,
+    pub create_apps: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HookEnvelope {
+    pub hook: HookOut,
+}
+
+/// A hook as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HookInfoOut {
+    pub provider: String,
+    pub url: String,
+    pub app: Option<String>,
+    pub create_apps: bool,
+    #[schema(value_type = Option<String>)]
+    pub last_delivery_at: Option<Timestamp>,
+    /// The deliveries accepted.
+    pub deliveries: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HookListOut {
+    pub hooks: Vec<HookInfoOut>,
+}
+
+/// The answer to a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryOut {
+    /// The provider's id of the delivery.
+    pub delivery: String,
+    /// The events created or changed, as strings.
+    pub event_ids: Vec<String>,
+    /// True when the delivery was received before: nothing was recorded.
+    pub duplicate: bool,
+    /// Why nothing was recorded, when the delivery is of no use.
+    pub ignored: Option<String>,
+}
