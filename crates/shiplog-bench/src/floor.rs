@@ -2,6 +2,13 @@
 //! benchmark makes, checking one fixed token, parsing every body, storing
 //! nothing. What it costs is what any server of this API costs, so shiplog's
 //! figures are reported as ratios to it.
+//!
+//! Its GetDora answers one fixed answer of the shape and size shiplog gives
+//! for one app over a year (computed once at start-up from the DORA
+//! scenario's plan of the first app, see [`crate::dora::floor_answer`]) and
+//! serialises it on every call, as its ListEvents does with its page: what
+//! it measures is the HTTP exchange, the token check and the JSON of the
+//! answer, not the reading of facts and the computing of metrics.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -14,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde::Serialize;
 use serde_json::Value;
-use shiplog_api::EventOut;
+use shiplog_api::{DoraEnvelope, EventOut};
 use shiplog_domain::{
     BuildStatus, Event, EventFields, EventType, RepoProvider, Timestamp, event::CommitFields,
 };
@@ -23,6 +30,7 @@ pub struct Floor {
     token: String,
     next_id: AtomicI64,
     page: Vec<EventOut>,
+    dora: DoraEnvelope,
 }
 
 type Shared = Arc<Floor>;
@@ -32,6 +40,7 @@ pub fn router(token: String) -> Router {
         token,
         next_id: AtomicI64::new(1),
         page: sample_page(),
+        dora: crate::dora::floor_answer(Timestamp::now()),
     });
     Router::new()
         .route("/-/health", get(|| async { "ok" }))
@@ -42,6 +51,7 @@ pub fn router(token: String) -> Router {
             put(create),
         )
         .route("/{username}/apps/{app}/events/buildEvent", put(create))
+        .route("/{username}/dora", get(dora))
         .with_state(floor)
 }
 
@@ -105,6 +115,16 @@ async fn list(
         marker: Some("v1.bQ3xT0a9Kc2Hn4yFZ1pRk8sW6dLgEuJ"),
     });
     json(StatusCode::OK, body.unwrap_or_default())
+}
+
+async fn dora(State(floor): State<Shared>, uri: Uri) -> Response {
+    if !authorised(&floor, &uri) {
+        return error(StatusCode::UNAUTHORIZED, "AuthenticationFailed");
+    }
+    json(
+        StatusCode::OK,
+        serde_json::to_vec(&floor.dora).unwrap_or_default(),
+    )
 }
 
 /// Ten events as ListEvents returns them: pushes and builds on one branch.

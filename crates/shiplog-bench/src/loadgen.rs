@@ -204,6 +204,8 @@ struct Answer {
     status: u16,
     retry_after: bool,
     close: bool,
+    /// Where the body starts in the buffer read.
+    body_start: usize,
 }
 
 /// Sends one request and reads its whole answer.
@@ -270,11 +272,22 @@ async fn exchange(
         status,
         retry_after,
         close,
+        body_start: head_end,
     })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One GET on a fresh connection: its status and body (of an answer with
+/// `content-length`).
+pub async fn get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let mut buf = Vec::new();
+    let request = Request::new("GET", path, None, 0);
+    let answer = exchange(&mut stream, &request.bytes, &mut buf).await?;
+    Ok((answer.status, buf.split_off(answer.body_start)))
 }
 
 /// One GET on a fresh connection; its status, or an error.
