@@ -138,8 +138,8 @@ fn workflow_run(body: &Value, action: &str) -> Result<Outcome, MapError> {
         }
     };
     let run_id = required_id(body, "/workflow_run/id")?;
-    // Each attempt is its own BUILD; the first keeps the plain run id, which
-    // is what a re-run's link to the run shows.
+    // Each attempt is its own BUILD, since a re-run ends on its own; the
+    // first keeps the plain run id, the one in the run's URL.
     let build_id = match body["workflow_run"]["run_attempt"].as_u64() {
         Some(attempt) if attempt > 1 => format!("{run_id}.{attempt}"),
         _ => run_id,

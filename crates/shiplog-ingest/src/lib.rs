@@ -134,3 +134,31 @@ pub fn map(
         Provider::Bitbucket => bitbucket::map(headers, body),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_found_in_any_letter_case_from_lists_and_slices() {
+        let list = [("X-GitHub-Event", "push"), ("x-github-delivery", "d-1")];
+        assert_eq!(list.get("x-github-event"), Some("push"));
+        assert_eq!(list.get("X-GITHUB-DELIVERY"), Some("d-1"));
+        assert_eq!(list.get("X-Hub-Signature-256"), None);
+        let owned = [("X-Event-Key".to_string(), "repo:push".to_string())];
+        let borrowed: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let slice: &dyn Headers = &borrowed.as_slice();
+        assert_eq!(slice.get("x-event-key"), Some("repo:push"));
+    }
+
+    #[test]
+    fn providers_are_named_as_in_hook_paths() {
+        for provider in Provider::ALL {
+            assert_eq!(Provider::parse(provider.as_str()), Some(*provider));
+        }
+        assert_eq!(Provider::parse("GitHub"), None);
+    }
+}
