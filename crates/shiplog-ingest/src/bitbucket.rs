@@ -51,8 +51,10 @@ fn push(body: &Value) -> Result<Outcome, MapError> {
             continue;
         }
         let mut draft = Draft::new();
-        draft.set(Field::Branch, Some(required_text(new, "/name")?));
         commit(&mut draft, &new["target"])?;
+        draft
+            .set(Field::CommitId, Some(required_text(new, "/target/hash")?))
+            .set(Field::Branch, Some(required_text(new, "/name")?));
         repository(&mut draft, body);
         commands.push(draft.create(EventType::Push)?);
     }
@@ -300,6 +302,16 @@ mod tests {
         let (_, fields) = created(commands("repo:push", body).remove(0));
         assert_eq!(fields.commit.author_name.as_deref(), Some("Marc Smith"));
         assert_eq!(fields.commit.author_username, None);
+    }
+
+    #[test]
+    fn a_branch_change_without_its_commit_is_refused() {
+        let body = json!({
+            "push": {"changes": [{"new": {"type": "branch", "name": "main", "target": {}}}]},
+            "repository": repository_object()
+        });
+        let err = deliver("repo:push", &body).unwrap_err();
+        assert!(err.0.contains("/target/hash"), "{err:?}");
     }
 
     #[test]
