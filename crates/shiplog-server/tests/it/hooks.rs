@@ -490,3 +490,25 @@ async fn a_signed_body_that_is_not_json_or_not_mappable_is_400_and_records_nothi
         0
     );
 }
+
+#[tokio::test]
+async fn a_delivery_may_be_five_mebibytes_and_no_more() {
+    let app = TestApp::spawn().await;
+    let secret = configure(&app, "github", json!({})).await;
+    // A push with many commits listed, as hosts send for big merges.
+    let with_commits = |count: usize| {
+        let mut body = push();
+        let commit = json!({"id": SHA, "message": "m".repeat(1000), "added": [], "removed": []});
+        body["commits"] = Value::Array(vec![commit; count]);
+        body
+    };
+    let big = with_commits(3000);
+    assert!(serde_json::to_vec(&big).unwrap().len() > 2 * 1024 * 1024);
+    let answer = github(&app, &secret, "push", "d-big", &big).await;
+    assert_ok(&answer);
+    assert_eq!(ids(&answer).len(), 1);
+    let too_big = with_commits(5500);
+    let answer = github(&app, &secret, "push", "d-huge", &too_big).await;
+    assert_error(&answer, 413, "PayloadTooLarge");
+    assert_eq!(all_events(&app, "shop").await.len(), 1);
+}
