@@ -14,6 +14,7 @@ mod errors;
 mod events;
 mod filters;
 mod history;
+mod hook_fixtures;
 mod hooks;
 mod hostile;
 mod idempotency;
