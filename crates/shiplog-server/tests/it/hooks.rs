@@ -192,7 +192,8 @@ async fn a_delivery_without_the_right_signature_is_401_and_records_nothing() {
     let last = changed.len() - 2;
     changed[last] = b' ';
     let wrong = github_signature("not-the-secret", &body);
-    let cases: Vec<(&str, &[u8], Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (&'a str, &'a [u8], Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         ("no signature", &body, vec![]),
         (
             "a wrong secret",
@@ -359,7 +360,7 @@ async fn workflow_runs_move_forward_only_and_each_attempt_is_a_build() {
         &run("in_progress", None, 2),
     )
     .await;
-    assert_eq!(ids(&running), [retry.clone()]);
+    assert_eq!(ids(&running), std::slice::from_ref(&retry));
     let passed = github(
         &app,
         &secret,
@@ -368,7 +369,7 @@ async fn workflow_runs_move_forward_only_and_each_attempt_is_a_build() {
         &run("completed", Some("success"), 2),
     )
     .await;
-    assert_eq!(ids(&passed), [retry.clone()]);
+    assert_eq!(ids(&passed), std::slice::from_ref(&retry));
     let event = app
         .get(&format!("/jdoe/apps/shop/events/{retry}"))
         .await
