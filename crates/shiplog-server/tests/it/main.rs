@@ -10,6 +10,7 @@ mod compat;
 mod concurrency;
 mod crash;
 mod deploys;
+mod dora;
 mod errors;
 mod events;
 mod filters;

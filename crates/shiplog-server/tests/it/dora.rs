@@ -1,0 +1,1013 @@
+//! GetDora over HTTP: DORA's five metrics of a six-week history of deploys
+//! and incidents, every number computed by hand, per env and in all; and
+//! the same answer whatever order the history was recorded in.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+use shiplog_domain::Timestamp;
+
+use crate::helpers::{Answer, TestApp};
+use crate::support::*;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// The app of the scripted history.
+const SHOP: &str = "shop";
+
+/// The keys of GetDora's `dora` object.
+const DORA_KEYS: &[&str] = &[
+    "app",
+    "envs",
+    "from",
+    "to",
+    "bucket",
+    "tz",
+    "benchmark",
+    "deployment_frequency",
+    "change_lead_time",
+    "change_fail_rate",
+    "recovery_time",
+    "rework_rate",
+];
+
+/// GetDora's `dora` object for `query`, checking that the answer is exactly
+/// `{"dora":{…}}` with the contract's keys.
+async fn dora(app: &TestApp, query: &str) -> Value {
+    let answer = app.get(&format!("/jdoe/dora?{query}")).await;
+    assert_ok(&answer);
+    assert_eq!(key_set(&answer.json), sorted(&["dora"]), "{}", answer.text);
+    let dora = answer.json["dora"].clone();
+    assert_eq!(key_set(&dora), sorted(DORA_KEYS), "{}", answer.text);
+    dora
+}
+
+/// `at` moved by `minutes`, in the response form.
+fn shifted(at: &str, minutes: i64) -> String {
+    let t = Timestamp::parse(at).unwrap_or_else(|| panic!("a timestamp: {at}"));
+    Timestamp::from_millis(t.millis() + minutes * 60_000).to_string()
+}
+
+/// A fractional number as a client reads it off the wire: serialised as the
+/// server does and parsed back (this crate's `serde_json` parses without
+/// `float_roundtrip`, which can land a last digit off the exact quotient).
+fn real(x: f64) -> Value {
+    serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap()
+}
+
+/// Bucket objects: each of `items` with the `start` of its place.
+fn buckets(starts: &[&str], items: Vec<Value>) -> Value {
+    assert_eq!(starts.len(), items.len(), "one item per bucket");
+    let items = starts
+        .iter()
+        .zip(items)
+        .map(|(start, mut item)| {
+            item["start"] = json!(start);
+            item
+        })
+        .collect();
+    Value::Array(items)
+}
+
+/// `{"count":n}` buckets.
+fn counts(starts: &[&str], counts: &[u64]) -> Value {
+    buckets(starts, counts.iter().map(|n| json!({"count": n})).collect())
+}
+
+/// Creates `env` of `app_name` with `tags`.
+async fn create_env(app: &TestApp, app_name: &str, env: &str, tags: &[&str]) {
+    let answer = app
+        .put(
+            &format!("/jdoe/apps/{app_name}/envs/{env}"),
+            json!({"tags": tags}),
+        )
+        .await;
+    assert_ok(&answer);
+}
+
+/// An update (UpdateDeployEvent, UpdateIncidentEvent) of event `id`.
+async fn update(app: &TestApp, app_name: &str, id: i64, body: Value) -> Answer {
+    app.post(&format!("/jdoe/apps/{app_name}/events/{id}"), body)
+        .await
+}
+
+// ---------------------------------------------------------------------------
+// The scripted history, as data
+// ---------------------------------------------------------------------------
+
+/// Where a release's commit was first seen, which decides where its lead
+/// time starts (beyond.md §8: the chain's `commit_time`, nearest first, else
+/// the app's first PUSH's `event_time`, else the build's `build_start`).
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// A PUSH with `commit_time`, a BUILD of it and a RELEASE of the build:
+    /// lead time starts at that `commit_time`, inherited down the chain.
+    Pushed { commit_time: &'static str },
+    /// As [`Origin::Pushed`], and the RELEASE says a `commit_time` of its
+    /// own: the nearest one, the release's, counts.
+    Restated {
+        pushed: &'static str,
+        released: &'static str,
+    },
+    /// A PUSH without `commit_time`: lead time starts at the push's
+    /// `event_time`, its recording (later than every deploy here), so the
+    /// sample is negative and dropped; the build's `build_start` is not used.
+    PushedUntimed,
+    /// No PUSH and no `commit_time`: the BUILD's `build_start`.
+    BuildOnly,
+}
+
+/// A release `rN` of commit N, with the BUILD it was made from.
+#[derive(Debug, Clone, Copy)]
+struct Release {
+    n: u32,
+    origin: Origin,
+    build_start: &'static str,
+    /// The build reports the version and the server records the RELEASE;
+    /// deploys then name it by `release_version` instead of as parent.
+    reported: bool,
+}
+
+/// A DEPLOY of release `rN`, started ten minutes before it ended.
+#[derive(Debug, Clone, Copy)]
+struct Deploy {
+    label: &'static str,
+    env: &'static str,
+    release: u32,
+    status: &'static str,
+    end: &'static str,
+    restart: bool,
+    hotfix: bool,
+    /// Created `InProgress`; a [`Step::Finish`] ends it `Ok` at `end`.
+    live: bool,
+}
+
+impl Deploy {
+    fn hotfix(self) -> Self {
+        Deploy {
+            hotfix: true,
+            ..self
+        }
+    }
+
+    fn restart(self) -> Self {
+        Deploy {
+            restart: true,
+            ..self
+        }
+    }
+
+    fn live(self) -> Self {
+        Deploy { live: true, ..self }
+    }
+
+    fn step(self) -> Step {
+        Step::Deploy(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Env {
+        name: &'static str,
+        tags: &'static [&'static str],
+    },
+    Release(Release),
+    Deploy(Deploy),
+    /// The live deploy `deploy` ends `Ok` at `end`.
+    Finish {
+        deploy: &'static str,
+        end: &'static str,
+    },
+    /// An INCIDENT, `Open`, caused by the deploy labelled `caused_by`.
+    Incident {
+        label: &'static str,
+        env: &'static str,
+        start: &'static str,
+        caused_by: &'static str,
+    },
+    /// The incident `incident` is `Resolved` at `end`.
+    Resolve {
+        incident: &'static str,
+        end: &'static str,
+    },
+}
+
+impl Step {
+    /// What names this step (a deploy or incident), for steps that refer to it.
+    fn label(&self) -> Option<&'static str> {
+        match self {
+            Step::Deploy(d) => Some(d.label),
+            Step::Incident { label, .. } => Some(label),
+            _ => None,
+        }
+    }
+
+    /// What this step refers to, which must be recorded before it.
+    fn needs(&self) -> Option<&'static str> {
+        match self {
+            Step::Finish { deploy, .. } => Some(deploy),
+            Step::Incident { caused_by, .. } => Some(caused_by),
+            Step::Resolve { incident, .. } => Some(incident),
+            _ => None,
+        }
+    }
+
+    /// When it happened, for the deploy and incident steps.
+    fn at(&self) -> Option<String> {
+        match self {
+            Step::Deploy(d) if d.live => Some(shifted(d.end, -10)),
+            Step::Deploy(d) => Some(shifted(d.end, 0)),
+            Step::Finish { end, .. } | Step::Resolve { end, .. } => Some(shifted(end, 0)),
+            Step::Incident { start, .. } => Some(shifted(start, 0)),
+            _ => None,
+        }
+    }
+}
+
+fn release(n: u32, origin: Origin, build_start: &'static str) -> Step {
+    Step::Release(Release {
+        n,
+        origin,
+        build_start,
+        reported: false,
+    })
+}
+
+fn reported(n: u32, origin: Origin, build_start: &'static str) -> Step {
+    Step::Release(Release {
+        n,
+        origin,
+        build_start,
+        reported: true,
+    })
+}
+
+fn pushed(commit_time: &'static str) -> Origin {
+    Origin::Pushed { commit_time }
+}
+
+fn deploy(
+    label: &'static str,
+    env: &'static str,
+    release: u32,
+    status: &'static str,
+    end: &'static str,
+) -> Deploy {
+    Deploy {
+        label,
+        env,
+        release,
+        status,
+        end,
+        restart: false,
+        hotfix: false,
+        live: false,
+    }
+}
+
+fn ok(label: &'static str, env: &'static str, release: u32, end: &'static str) -> Step {
+    deploy(label, env, release, "Ok", end).step()
+}
+
+fn failed(label: &'static str, env: &'static str, release: u32, end: &'static str) -> Step {
+    deploy(label, env, release, "Failed", end).step()
+}
+
+const PROD: &str = "production";
+const STAGING: &str = "staging";
+const DEV: &str = "dev";
+
+/// The history of [`SHOP`], in the order it happened: 46 DEPLOY events to
+/// `production` and `staging` (both tagged `production`) around six
+/// Monday-weeks from 2 March 2026, two to an untagged `dev`, fifteen
+/// releases and two incidents.
+///
+/// What each line does to the metrics is said next to it; the expected
+/// numbers of [`the_scripted_history_gives_the_hand_computed_metrics`] add
+/// these up. Every deploy starts ten minutes before it ends.
+fn history() -> Vec<Step> {
+    vec![
+        Step::Env {
+            name: PROD,
+            tags: &["production"],
+        },
+        Step::Env {
+            name: STAGING,
+            tags: &["production"],
+        },
+        // Before the window: both envs already have commit 0, so no lead
+        // time sample comes of it later.
+        release(0, pushed("2026-02-25T10:00:00Z"), "2026-02-25T11:00:00Z"),
+        ok("B1", STAGING, 0, "2026-02-26T10:00:00Z"),
+        // Fails and is recovered by B3, an hour later, all before the
+        // window: no failure, no recovery sample.
+        failed("B2", PROD, 0, "2026-02-27T09:00:00Z"),
+        ok("B3", PROD, 0, "2026-02-27T10:00:00Z"),
+        // Week 1, from Monday 2 March.
+        release(1, pushed("2026-03-01T22:00:00Z"), "2026-03-01T23:00:00Z"),
+        // Lead 03-01T22:00 → 03-02T10:00 = 12 h = 43200 s.
+        ok("D01", STAGING, 1, "2026-03-02T10:00:00Z"),
+        // No commit_time: lead time starts at build_start 03-03T08:00.
+        release(2, Origin::BuildOnly, "2026-03-03T08:00:00Z"),
+        // Lead 03-01T22:00 → 03-03T10:00 = 36 h = 129600 s.
+        ok("D02", PROD, 1, "2026-03-03T10:00:00Z"),
+        // Lead 03-03T08:00 → 14:00 = 6 h = 21600 s.
+        ok("D03", STAGING, 2, "2026-03-03T14:00:00Z"),
+        // Out of scope: dev is not tagged production.
+        ok("Dx1", DEV, 2, "2026-03-04T09:00:00Z"),
+        // Fails; recovered by D06 (a Restart does not recover): 2 h = 7200 s.
+        failed("D04", PROD, 2, "2026-03-04T10:00:00Z"),
+        deploy("D05", PROD, 2, "Ok", "2026-03-04T10:30:00Z")
+            .restart()
+            .step(),
+        // Lead 03-03T08:00 → 03-04T12:00 = 28 h = 100800 s.
+        ok("D06", PROD, 2, "2026-03-04T12:00:00Z"),
+        // Week 2, from Monday 9 March. The release's own commit_time,
+        // 03-09T06:00, is nearer than the push's 03-08T10:00.
+        release(
+            3,
+            Origin::Restated {
+                pushed: "2026-03-08T10:00:00Z",
+                released: "2026-03-09T06:00:00Z",
+            },
+            "2026-03-08T12:00:00Z",
+        ),
+        // Lead 06:00 → 10:00 = 4 h = 14400 s.
+        ok("D07", STAGING, 3, "2026-03-09T10:00:00Z"),
+        // Lead 06:00 → 16:00 = 10 h = 36000 s.
+        ok("D08", PROD, 3, "2026-03-09T16:00:00Z"),
+        release(4, pushed("2026-03-10T06:00:00Z"), "2026-03-10T07:00:00Z"),
+        // Two failures, both recovered by D11: 2 h = 7200 s and 1 h = 3600 s.
+        failed("D09", STAGING, 4, "2026-03-10T09:00:00Z"),
+        failed("D10", STAGING, 4, "2026-03-10T10:00:00Z"),
+        // Back to r3, which the previous Ok deploy (D07) brought: not a
+        // rollback, and commit 3 is no new sample.
+        ok("D11", STAGING, 3, "2026-03-10T11:00:00Z"),
+        // Lead 06:00 → 15:00 = 9 h = 32400 s.
+        ok("D12", STAGING, 4, "2026-03-10T15:00:00Z"),
+        release(5, Origin::PushedUntimed, "2026-03-11T06:00:00Z"),
+        // Lead 03-10T06:00 → 03-11T10:00 = 28 h = 100800 s.
+        ok("D13", PROD, 4, "2026-03-11T10:00:00Z"),
+        // Commit 5's lead time starts at its push's recording: dropped.
+        ok("D14", STAGING, 5, "2026-03-11T14:00:00Z"),
+        // Recovered by D16: 1 h = 3600 s.
+        failed("D15", PROD, 5, "2026-03-12T10:00:00Z"),
+        ok("D16", PROD, 5, "2026-03-12T11:00:00Z"),
+        // Week 3, from Monday 16 March.
+        release(6, pushed("2026-03-15T10:00:00Z"), "2026-03-15T11:00:00Z"),
+        // Lead 03-15T10:00 → 03-16T10:00 = 24 h = 86400 s.
+        ok("D17", STAGING, 6, "2026-03-16T10:00:00Z"),
+        release(7, Origin::BuildOnly, "2026-03-16T10:00:00Z"),
+        // Lead 03-15T10:00 → 03-16T16:00 = 30 h = 108000 s.
+        ok("D18", PROD, 6, "2026-03-16T16:00:00Z"),
+        // Lead 03-16T10:00 → 03-17T08:00 = 22 h = 79200 s.
+        ok("D19", STAGING, 7, "2026-03-17T08:00:00Z"),
+        // Lead 24 h = 86400 s; then rolled back by D21, so it failed, and
+        // recovered at D21: 24 h = 86400 s.
+        ok("D20", PROD, 7, "2026-03-17T10:00:00Z"),
+        // A rollback to the older r6: rework; commit 6 is no new sample.
+        ok("D21", PROD, 6, "2026-03-18T10:00:00Z"),
+        release(8, pushed("2026-03-19T04:00:00Z"), "2026-03-19T05:00:00Z"),
+        // Lead 04:00 → 10:00 = 6 h = 21600 s.
+        ok("D22", STAGING, 8, "2026-03-19T10:00:00Z"),
+        // Lead 03-19T04:00 → 03-20T10:00 = 30 h = 108000 s.
+        ok("D23", PROD, 8, "2026-03-20T10:00:00Z"),
+        // Week 4, from Monday 23 March.
+        release(9, pushed("2026-03-23T02:00:00Z"), "2026-03-23T03:00:00Z"),
+        // Lead 02:00 → 10:00 = 8 h = 28800 s.
+        ok("D24", STAGING, 9, "2026-03-23T10:00:00Z"),
+        // Lead 03-23T02:00 → 03-24T10:00 = 32 h = 115200 s; fails by I1.
+        ok("D25", PROD, 9, "2026-03-24T10:00:00Z"),
+        // Recovery from 11:00 to its end at 15:00: 4 h = 14400 s.
+        Step::Incident {
+            label: "I1",
+            env: PROD,
+            start: "2026-03-24T11:00:00Z",
+            caused_by: "D25",
+        },
+        release(10, Origin::BuildOnly, "2026-03-24T11:30:00Z"),
+        // A hotfix while I1 is open: rework (once).
+        // Lead 11:30 → 13:00 = 1.5 h = 5400 s.
+        deploy("D26", PROD, 10, "Ok", "2026-03-24T13:00:00Z")
+            .hotfix()
+            .step(),
+        Step::Resolve {
+            incident: "I1",
+            end: "2026-03-24T15:00:00Z",
+        },
+        // Ended exactly when I1 did: no longer during it, so no rework.
+        ok("D27", PROD, 10, "2026-03-24T15:00:00Z"),
+        // Lead 11:30 → 16:00 = 4.5 h = 16200 s.
+        ok("D28", STAGING, 10, "2026-03-24T16:00:00Z"),
+        ok("D29", STAGING, 10, "2026-03-26T10:00:00Z"),
+        // Week 5, from Monday 30 March. The build reports r11; its deploys
+        // name it by release_version.
+        reported(11, pushed("2026-03-30T04:00:00Z"), "2026-03-30T05:00:00Z"),
+        // Lead 04:00 → 10:00 = 6 h = 21600 s.
+        ok("D30", STAGING, 11, "2026-03-30T10:00:00Z"),
+        // Not a deployment at all.
+        deploy("D31", PROD, 11, "Aborted", "2026-03-31T10:00:00Z").step(),
+        // Created InProgress, ended Ok later.
+        // Lead 03-30T04:00 → 03-31T12:00 = 32 h = 115200 s.
+        deploy("D32", PROD, 11, "Ok", "2026-03-31T12:00:00Z")
+            .live()
+            .step(),
+        Step::Finish {
+            deploy: "D32",
+            end: "2026-03-31T12:00:00Z",
+        },
+        release(12, pushed("2026-04-01T00:00:00Z"), "2026-04-01T01:00:00Z"),
+        // Lead 10 h = 36000 s.
+        ok("D33", STAGING, 12, "2026-04-01T10:00:00Z"),
+        // Lead 04-01T00:00 → 04-02T10:00 = 34 h = 122400 s.
+        ok("D34", PROD, 12, "2026-04-02T10:00:00Z"),
+        ok("D35", STAGING, 12, "2026-04-03T10:00:00Z"),
+        // Week 6, from Monday 6 April.
+        release(13, pushed("2026-04-05T22:00:00Z"), "2026-04-05T23:00:00Z"),
+        // Lead 04-05T22:00 → 04-06T10:00 = 12 h = 43200 s; fails by I2,
+        // which is never resolved: no recovery sample.
+        ok("D36", STAGING, 13, "2026-04-06T10:00:00Z"),
+        failed("Dx2", DEV, 13, "2026-04-07T09:00:00Z"),
+        // Lead 36 h = 129600 s.
+        ok("D37", PROD, 13, "2026-04-07T10:00:00Z"),
+        // Open from 04-07T12:00: staging deploys after it are rework.
+        Step::Incident {
+            label: "I2",
+            env: STAGING,
+            start: "2026-04-07T12:00:00Z",
+            caused_by: "D36",
+        },
+        ok("D38", STAGING, 13, "2026-04-08T10:00:00Z"),
+        release(14, pushed("2026-04-09T04:00:00Z"), "2026-04-09T05:00:00Z"),
+        // Lead 6 h = 21600 s.
+        ok("D39", STAGING, 14, "2026-04-09T10:00:00Z"),
+        // Recovered by A2, after the window: 04-10T16:00 → 04-14T10:00 =
+        // 90 h = 324000 s.
+        failed("D40", PROD, 14, "2026-04-10T16:00:00Z"),
+        ok("D41", STAGING, 14, "2026-04-11T10:00:00Z"),
+        // After the window (it ends 13 April).
+        ok("A1", STAGING, 14, "2026-04-13T10:00:00Z"),
+        ok("A2", PROD, 14, "2026-04-14T10:00:00Z"),
+    ]
+}
+
+/// The window the expectations are computed for: six Monday-weeks, 42 days.
+const WINDOW: &str = "from=2026-03-02&to=2026-04-13";
+
+const WEEKS: [&str; 6] = [
+    "2026-03-02T00:00:00.000Z",
+    "2026-03-09T00:00:00.000Z",
+    "2026-03-16T00:00:00.000Z",
+    "2026-03-23T00:00:00.000Z",
+    "2026-03-30T00:00:00.000Z",
+    "2026-04-06T00:00:00.000Z",
+];
+
+fn commit_of(n: u32) -> String {
+    format!("{:040x}", 0xc0de_0000_u64 + u64::from(n))
+}
+
+fn version_of(n: u32) -> String {
+    format!("r{n}")
+}
+
+/// Records steps on a server, remembering the ids of what they created.
+struct Recorder<'a> {
+    app: &'a TestApp,
+    /// `R3`, `D25`, `I1`, … to event ids.
+    ids: HashMap<String, i64>,
+    /// Releases that deploys name by version.
+    by_version: HashSet<u32>,
+}
+
+impl Recorder<'_> {
+    fn id(&self, label: &str) -> i64 {
+        *self
+            .ids
+            .get(label)
+            .unwrap_or_else(|| panic!("{label} is recorded first"))
+    }
+
+    async fn create(&self, kind: &str, body: Value) -> i64 {
+        created_id(
+            &self
+                .app
+                .put(&format!("/jdoe/apps/{SHOP}/events/{kind}"), body)
+                .await,
+        )
+    }
+
+    async fn release(&mut self, r: &Release) {
+        let commit = commit_of(r.n);
+        let version = version_of(r.n);
+        let mut build = json!({
+            "commit_id": commit,
+            "branch": "main",
+            "build_status": "Success",
+            "build_start": r.build_start,
+            "build_end": shifted(r.build_start, 5),
+        });
+        let (push_time, release_time) = match r.origin {
+            Origin::Pushed { commit_time } => (Some(Some(commit_time)), None),
+            Origin::Restated { pushed, released } => (Some(Some(pushed)), Some(released)),
+            Origin::PushedUntimed => (Some(None), None),
+            Origin::BuildOnly => (None, None),
+        };
+        if let Some(commit_time) = push_time {
+            let mut push = json!({"commit_id": commit, "branch": "main"});
+            if let Some(time) = commit_time {
+                push["commit_time"] = json!(time);
+            }
+            let push = self.create("pushEvent", push).await;
+            build["parent_event_id"] = json!(push.to_string());
+        }
+        let id = if r.reported {
+            assert!(release_time.is_none(), "a reported release says nothing");
+            build["release_version"] = json!(version);
+            self.create("buildEvent", build).await;
+            self.by_version.insert(r.n);
+            let releases = list_all(
+                self.app,
+                &format!(
+                    "/jdoe/apps/{SHOP}/events?filter_name=EventType&filter_event_type=Release&max_results=100"
+                ),
+                "events",
+            )
+            .await;
+            releases
+                .iter()
+                .find(|e| e["release_version"] == version)
+                .and_then(|e| e["event_id"].as_i64())
+                .unwrap_or_else(|| panic!("the build's release {version} is recorded"))
+        } else {
+            let build = self.create("buildEvent", build).await;
+            let mut body =
+                json!({"parent_event_id": build.to_string(), "release_version": version});
+            if let Some(time) = release_time {
+                body["commit_time"] = json!(time);
+            }
+            self.create("releaseEvent", body).await
+        };
+        self.ids.insert(format!("R{}", r.n), id);
+    }
+
+    async fn step(&mut self, step: &Step) {
+        match *step {
+            Step::Env { name, tags } => create_env(self.app, SHOP, name, tags).await,
+            Step::Release(r) => self.release(&r).await,
+            Step::Deploy(d) => {
+                let mut body = json!({
+                    "env_name": d.env,
+                    "deployment_type": if d.restart { "Restart" } else { "Deploy" },
+                    "hotfix": d.hotfix,
+                    "deployment_start": shifted(d.end, -10),
+                });
+                if d.live {
+                    body["deployment_status"] = json!("InProgress");
+                } else {
+                    body["deployment_status"] = json!(d.status);
+                    body["deployment_end"] = json!(d.end);
+                }
+                if self.by_version.contains(&d.release) {
+                    body["release_version"] = json!(version_of(d.release));
+                } else {
+                    let release = self.id(&format!("R{}", d.release));
+                    body["parent_event_id"] = json!(release.to_string());
+                }
+                let id = self.create("deployEvent", body).await;
+                self.ids.insert(d.label.to_owned(), id);
+            }
+            Step::Finish { deploy, end } => {
+                let id = self.id(deploy);
+                let body = json!({"deployment_status": "Ok", "deployment_end": end});
+                let answer = update(self.app, SHOP, id, body).await;
+                assert_ok(&answer);
+                assert_eq!(answer.json["event"]["deployment_status"], "Ok");
+            }
+            Step::Incident {
+                label,
+                env,
+                start,
+                caused_by,
+            } => {
+                let body = json!({
+                    "env_name": env,
+                    "incident_start": start,
+                    "caused_by_event_id": self.id(caused_by).to_string(),
+                    "title": format!("{label}: checkout errors"),
+                    "severity": "SEV2",
+                    "url": format!("https://pager.example.com/{label}"),
+                });
+                let id = self.create("incidentEvent", body).await;
+                self.ids.insert(label.to_owned(), id);
+            }
+            Step::Resolve { incident, end } => {
+                let id = self.id(incident);
+                let body = json!({"incident_status": "Resolved", "incident_end": end});
+                let answer = update(self.app, SHOP, id, body).await;
+                assert_ok(&answer);
+                assert_eq!(answer.json["event"]["incident_status"], "Resolved");
+            }
+        }
+    }
+}
+
+/// Creates [`SHOP`] and records `steps` in their order.
+async fn replay(app: &TestApp, steps: &[Step]) {
+    app.create_app(SHOP).await;
+    let mut recorder = Recorder {
+        app,
+        ids: HashMap::new(),
+        by_version: HashSet::new(),
+    };
+    for step in steps {
+        recorder.step(step).await;
+    }
+}
+
+/// The steps in another order, as a backfill might send them: the envs,
+/// then the releases in their order (a lower release id is an older
+/// release), then the deploys, incidents and updates shuffled with a fixed
+/// seed, each held back only until what it names was recorded.
+fn shuffled(steps: &[Step]) -> Vec<Step> {
+    let (mut order, mut rest): (Vec<Step>, Vec<Step>) = steps
+        .iter()
+        .copied()
+        .partition(|s| matches!(s, Step::Env { .. } | Step::Release(_)));
+    // Fisher–Yates over xorshift64.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in (1..rest.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let j = (state % (i as u64 + 1)) as usize;
+        rest.swap(i, j);
+    }
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut waiting: Vec<Step> = Vec::new();
+    for step in rest {
+        waiting.push(step);
+        while let Some(i) = waiting
+            .iter()
+            .position(|s| s.needs().is_none_or(|n| done.contains(n)))
+        {
+            let ready = waiting.remove(i);
+            done.extend(ready.label());
+            order.push(ready);
+        }
+    }
+    assert!(waiting.is_empty(), "every step is recorded: {waiting:?}");
+    order
+}
+
+// ---------------------------------------------------------------------------
+// The scripted history
+// ---------------------------------------------------------------------------
+
+/// The scripted history is written in time order (a check on the data the
+/// other tests rely on), has at least 40 deploys to the two envs, and names
+/// only what it recorded before.
+#[test]
+fn the_scripted_history_is_in_time_order() {
+    let steps = history();
+    let times: Vec<String> = steps.iter().filter_map(Step::at).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "in time order: {times:?}"
+    );
+    let deploys = steps
+        .iter()
+        .filter(|s| matches!(s, Step::Deploy(d) if d.env != DEV))
+        .count();
+    assert_eq!(deploys, 46);
+    let mut seen = HashSet::new();
+    for step in &steps {
+        if let Some(needed) = step.needs() {
+            assert!(seen.contains(needed), "{step:?} after {needed}");
+        }
+        seen.extend(step.label());
+    }
+}
+
+/// The scripted history gives, per Monday-week and in all, the five metrics
+/// computed by hand in [`history`]: failed deploys, an Aborted one that
+/// counts nowhere, a Restart that recovers nothing, a rollback, a hotfix,
+/// an incident resolved and one still open, commits with and without
+/// `commit_time`, history before the window and a recovery after it.
+#[tokio::test]
+async fn the_scripted_history_gives_the_hand_computed_metrics() {
+    let app = TestApp::spawn().await;
+    replay(&app, &history()).await;
+    let d = dora(&app, &format!("app={SHOP}&{WINDOW}")).await;
+
+    assert_eq!(d["app"], SHOP);
+    // dev is neither tagged nor named production.
+    assert_eq!(d["envs"], json!(["production", "staging"]));
+    assert_eq!(d["from"], "2026-03-02T00:00:00.000Z");
+    assert_eq!(d["to"], "2026-04-13T00:00:00.000Z");
+    assert_eq!(d["bucket"], "week");
+    assert_eq!(d["tz"], "UTC");
+    assert_eq!(d["benchmark"], "2023");
+
+    // Deployments that ended Ok, per week (B1–B3, A1, A2 are outside
+    // the window; D05 is a Restart, D31 Aborted, Dx1 and Dx2 are dev):
+    //   week 1: D01 D02 D03 D06                 = 4
+    //   week 2: D07 D08 D11 D12 D13 D14 D16     = 7
+    //   week 3: D17 D18 D19 D20 D21 D22 D23     = 7
+    //   week 4: D24 D25 D26 D27 D28 D29         = 6
+    //   week 5: D30 D32 D33 D34 D35             = 5
+    //   week 6: D36 D37 D38 D39 D41             = 5   → 34 over 42 days.
+    // Days with one: 03-02 03-03 03-04 | 03-09 03-10 03-11 03-12 |
+    // 03-16 03-17 03-18 03-19 03-20 | 03-23 03-24 03-26 |
+    // 03-30 03-31 04-01 04-02 04-03 | 04-06 04-07 04-08 04-09 04-11 = 25.
+    // 34 / 42 = 0.81 a day: at least one a week (1/7), under one a day: high.
+    assert_eq!(
+        d["deployment_frequency"],
+        json!({
+            "count": 34,
+            "per_day": real(34.0 / 42.0),
+            "days_with_deployment": 25,
+            "level": "high",
+            "buckets": counts(&WEEKS, &[4, 7, 7, 6, 5, 5]),
+        })
+    );
+
+    // Lead time samples (seconds; s = staging, p = production), one per
+    // env and commit, at its first Ok deployment there; commit 5 is
+    // dropped, redeploys and rollbacks bring no new commit:
+    //   week 1: s1 43200, p1 129600, s2 21600, p2 100800
+    //           → 21600 43200 100800 129600, median (43200+100800)/2 = 72000
+    //   week 2: s3 14400, p3 36000, s4 32400, p4 100800
+    //           → median (32400+36000)/2 = 34200
+    //   week 3: s6 86400, p6 108000, s7 79200, p7 86400, s8 21600, p8 108000
+    //           → 21600 79200 86400 86400 108000 108000, median 86400
+    //   week 4: s9 28800, p9 115200, p10 5400, s10 16200
+    //           → 5400 16200 28800 115200, median (16200+28800)/2 = 22500
+    //   week 5: s11 21600, p11 115200, s12 36000, p12 122400
+    //           → median (36000+115200)/2 = 75600
+    //   week 6: s13 43200, p13 129600, s14 21600 → median 43200
+    // All 25, sorted: 5400 14400 16200 21600×4 28800 32400 36000×2
+    // 43200×2 79200 86400×2 100800×2 108000×2 115200×2 122400 129600×2;
+    // the median is the 13th, 43200; p90 the ⌈0.9·25⌉ = 23rd, 122400.
+    // 12 h is under a day: elite.
+    assert_eq!(
+        d["change_lead_time"],
+        json!({
+            "median_seconds": 43200.0,
+            "p90_seconds": 122400.0,
+            "count": 25,
+            "level": "elite",
+            "buckets": buckets(&WEEKS, vec![
+                json!({"median_seconds": 72000.0, "count": 4}),
+                json!({"median_seconds": 34200.0, "count": 4}),
+                json!({"median_seconds": 86400.0, "count": 6}),
+                json!({"median_seconds": 22500.0, "count": 4}),
+                json!({"median_seconds": 75600.0, "count": 4}),
+                json!({"median_seconds": 43200.0, "count": 3}),
+            ]),
+        })
+    );
+
+    // Deployments (Ok or Failed) and the failed ones, per week:
+    //   week 1: D01 D02 D03 D04 D06, D04 failed                    = 1/5
+    //   week 2: D07–D16 (ten), D09 D10 D15 failed                  = 3/10
+    //   week 3: D17–D23 (seven), D20 rolled back by D21            = 1/7
+    //   week 4: D24–D29 (six), D25 caused I1                       = 1/6
+    //   week 5: D30 D32 D33 D34 D35                                = 0/5
+    //   week 6: D36–D41 (six), D36 caused I2, D40 failed           = 2/6
+    // In all 8/39 = 0.205, above 15%: low.
+    assert_eq!(
+        d["change_fail_rate"],
+        json!({
+            "failed": 8,
+            "total": 39,
+            "rate": real(8.0 / 39.0),
+            "level": "low",
+            "buckets": buckets(&WEEKS, vec![
+                json!({"failed": 1, "total": 5, "rate": real(0.2)}),
+                json!({"failed": 3, "total": 10, "rate": real(0.3)}),
+                json!({"failed": 1, "total": 7, "rate": real(1.0 / 7.0)}),
+                json!({"failed": 1, "total": 6, "rate": real(1.0 / 6.0)}),
+                json!({"failed": 0, "total": 5, "rate": 0.0}),
+                json!({"failed": 2, "total": 6, "rate": real(2.0 / 6.0)}),
+            ]),
+        })
+    );
+
+    // Recovery samples, in the week of the failure's start:
+    //   week 1: D04 → D06 7200
+    //   week 2: D09 → D11 7200, D10 → D11 3600, D15 → D16 3600 → median 3600
+    //   week 3: D20 → D21 86400
+    //   week 4: I1 11:00 → 15:00 14400
+    //   week 5: none
+    //   week 6: D40 → A2 324000 (D36's incident is still open: no sample)
+    // All 7: 3600 3600 7200 7200 14400 86400 324000, median 7200: under a
+    // day, not under an hour: high.
+    assert_eq!(
+        d["recovery_time"],
+        json!({
+            "median_seconds": 7200.0,
+            "count": 7,
+            "level": "high",
+            "buckets": buckets(&WEEKS, vec![
+                json!({"median_seconds": 7200.0, "count": 1}),
+                json!({"median_seconds": 3600.0, "count": 3}),
+                json!({"median_seconds": 86400.0, "count": 1}),
+                json!({"median_seconds": 14400.0, "count": 1}),
+                json!({"median_seconds": null, "count": 0}),
+                json!({"median_seconds": 324000.0, "count": 1}),
+            ]),
+        })
+    );
+
+    // Rework of the Ok deployments: D21 (rollback) in week 3; D26 (hotfix,
+    // and during I1) in week 4, D27 having ended as I1 did; D38 D39 D41
+    // (during I2) in week 6. In all 5/34.
+    assert_eq!(
+        d["rework_rate"],
+        json!({
+            "rework": 5,
+            "total": 34,
+            "rate": real(5.0 / 34.0),
+            "buckets": buckets(&WEEKS, vec![
+                json!({"rework": 0, "total": 4, "rate": 0.0}),
+                json!({"rework": 0, "total": 7, "rate": 0.0}),
+                json!({"rework": 1, "total": 7, "rate": real(1.0 / 7.0)}),
+                json!({"rework": 1, "total": 6, "rate": real(1.0 / 6.0)}),
+                json!({"rework": 0, "total": 5, "rate": 0.0}),
+                json!({"rework": 3, "total": 5, "rate": real(0.6)}),
+            ]),
+        })
+    );
+
+    // Without `app`, every app of the account: the same, with `app` null.
+    let every_app = dora(&app, WINDOW).await;
+    let mut expected = d.clone();
+    expected["app"] = Value::Null;
+    assert_eq!(every_app, expected);
+}
+
+/// Each env of the scripted history on its own (`env=`): the two split the
+/// totals of both, and one env's rollbacks, incidents and recoveries stay
+/// its own.
+#[tokio::test]
+async fn each_env_of_the_scripted_history_has_its_own_share() {
+    let app = TestApp::spawn().await;
+    replay(&app, &history()).await;
+
+    let prod = dora(&app, &format!("app={SHOP}&env={PROD}&{WINDOW}")).await;
+    assert_eq!(prod["envs"], json!(["production"]));
+    // Ok: D02 D06 | D08 D13 D16 | D18 D20 D21 D23 | D25 D26 D27 | D32 D34 |
+    // D37 = 15, on 13 days (03-03 03-04 03-09 03-11 03-12 03-16 03-17 03-18
+    // 03-20 03-24 03-31 04-02 04-07).
+    assert_eq!(prod["deployment_frequency"]["count"], 15);
+    assert_eq!(prod["deployment_frequency"]["per_day"], real(15.0 / 42.0));
+    assert_eq!(prod["deployment_frequency"]["days_with_deployment"], 13);
+    assert_eq!(
+        prod["deployment_frequency"]["buckets"],
+        counts(&WEEKS, &[2, 3, 4, 3, 2, 1])
+    );
+    // 12 samples: 5400 36000 86400 100800 100800 108000 108000 115200
+    // 115200 122400 129600 129600; median (108000+108000)/2, p90 the 11th.
+    // 30 h is over a day: high.
+    let lead = &prod["change_lead_time"];
+    assert_eq!(
+        (
+            &lead["count"],
+            &lead["median_seconds"],
+            &lead["p90_seconds"],
+            &lead["level"]
+        ),
+        (
+            &json!(12),
+            &json!(108000.0),
+            &json!(129600.0),
+            &json!("high")
+        )
+    );
+    // Failed: D04 D15 D20 D25 D40 of 18.
+    let fail = &prod["change_fail_rate"];
+    assert_eq!(
+        (
+            &fail["failed"],
+            &fail["total"],
+            &fail["rate"],
+            &fail["level"]
+        ),
+        (&json!(5), &json!(18), &real(5.0 / 18.0), &json!("low"))
+    );
+    // 3600 7200 14400 86400 324000.
+    let recovery = &prod["recovery_time"];
+    assert_eq!(
+        (&recovery["count"], &recovery["median_seconds"]),
+        (&json!(5), &json!(14400.0))
+    );
+    // D21 and D26: I2 is staging's.
+    let rework = &prod["rework_rate"];
+    assert_eq!(
+        (&rework["rework"], &rework["total"], &rework["rate"]),
+        (&json!(2), &json!(15), &real(2.0 / 15.0))
+    );
+
+    let staging = dora(&app, &format!("app={SHOP}&env={STAGING}&{WINDOW}")).await;
+    assert_eq!(staging["envs"], json!(["staging"]));
+    // 34 − 15 = 19 Ok, on 18 days.
+    assert_eq!(staging["deployment_frequency"]["count"], 19);
+    assert_eq!(staging["deployment_frequency"]["days_with_deployment"], 18);
+    assert_eq!(
+        staging["deployment_frequency"]["buckets"],
+        counts(&WEEKS, &[2, 4, 3, 3, 3, 4])
+    );
+    // 13 samples: 14400 16200 21600×4 28800 32400 36000 43200×2 79200
+    // 86400; median the 7th, p90 the ⌈11.7⌉ = 12th. Under a day: elite.
+    let lead = &staging["change_lead_time"];
+    assert_eq!(
+        (
+            &lead["count"],
+            &lead["median_seconds"],
+            &lead["p90_seconds"],
+            &lead["level"]
+        ),
+        (
+            &json!(13),
+            &json!(28800.0),
+            &json!(79200.0),
+            &json!("elite")
+        )
+    );
+    // Failed: D09 D10 D36 of 21; 1/7 is within 15%: medium.
+    let fail = &staging["change_fail_rate"];
+    assert_eq!(
+        (
+            &fail["failed"],
+            &fail["total"],
+            &fail["rate"],
+            &fail["level"]
+        ),
+        (&json!(3), &json!(21), &real(3.0 / 21.0), &json!("medium"))
+    );
+    // 7200 and 3600.
+    let recovery = &staging["recovery_time"];
+    assert_eq!(
+        (&recovery["count"], &recovery["median_seconds"]),
+        (&json!(2), &json!(5400.0))
+    );
+    let rework = &staging["rework_rate"];
+    assert_eq!(
+        (&rework["rework"], &rework["total"], &rework["rate"]),
+        (&json!(3), &json!(19), &real(3.0 / 19.0))
+    );
+}
+
+/// Recorded live (in time order, a deploy finished by an update, incidents
+/// as they happen) or as a backfill (the releases first, then deploys,
+/// incidents and their updates shuffled), the history gives the same
+/// answers on every scope, bucket and time zone.
+#[tokio::test]
+async fn a_backfill_in_another_order_gives_the_same_answers_as_live_recording() {
+    let steps = history();
+    let backfill = shuffled(&steps);
+    assert_eq!(backfill.len(), steps.len());
+    // The shuffle is no mere copy: count deploys recorded after one that
+    // ended later.
+    let ends: Vec<&str> = backfill
+        .iter()
+        .filter_map(|s| match s {
+            Step::Deploy(d) => Some(d.end),
+            _ => None,
+        })
+        .collect();
+    let late = ends
+        .windows(2)
+        .filter(|w| shifted(w[0], 0) > shifted(w[1], 0))
+        .count();
+    assert!(late >= 15, "only {late} deploys out of order");
+
+    let live = TestApp::spawn().await;
+    replay(&live, &steps).await;
+    let backfilled = TestApp::spawn().await;
+    replay(&backfilled, &backfill).await;
+    for query in [
+        format!("app={SHOP}&{WINDOW}"),
+        format!("app={SHOP}&env={STAGING}&{WINDOW}&bucket=day"),
+        format!(
+            "app={SHOP}&env={PROD}&from=2026-02-01&to=2026-05-01&bucket=month&tz=America/Los_Angeles"
+        ),
+        format!("{WINDOW}&benchmark=2021"),
+    ] {
+        let a = dora(&live, &query).await;
+        assert_eq!(
+            a["deployment_frequency"]["count"].as_u64().map(|c| c > 0),
+            Some(true),
+            "{query}"
+        );
+        assert_eq!(a, dora(&backfilled, &query).await, "{query}");
+    }
+    assert_eq!(
+        dora(&live, &format!("app={SHOP}&{WINDOW}")).await["change_fail_rate"]["failed"],
+        8
+    );
+}
