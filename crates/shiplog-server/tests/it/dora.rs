@@ -1,6 +1,7 @@
 //! GetDora over HTTP: DORA's five metrics of a six-week history of deploys
-//! and incidents, every number computed by hand, per env and in all; and
-//! the same answer whatever order the history was recorded in.
+//! and incidents, every number computed by hand; the same answer whatever
+//! order the history was recorded in; and buckets and days in a time zone,
+//! across the 2026 US daylight-saving change.
 
 use std::collections::{HashMap, HashSet};
 
@@ -85,6 +86,21 @@ async fn create_env(app: &TestApp, app_name: &str, env: &str, tags: &[&str]) {
         )
         .await;
     assert_ok(&answer);
+}
+
+/// A DEPLOY of no release to `env` that ended with `status` at `end`
+/// (started ten minutes before).
+async fn deploy_at(app: &TestApp, app_name: &str, env: &str, status: &str, end: &str) -> i64 {
+    let body = json!({
+        "env_name": env,
+        "deployment_status": status,
+        "deployment_start": shifted(end, -10),
+        "deployment_end": end,
+    });
+    created_id(
+        &app.put(&format!("/jdoe/apps/{app_name}/events/deployEvent"), body)
+            .await,
+    )
 }
 
 /// An update (UpdateDeployEvent, UpdateIncidentEvent) of event `id`.
@@ -1010,4 +1026,227 @@ async fn a_backfill_in_another_order_gives_the_same_answers_as_live_recording() 
         dora(&live, &format!("app={SHOP}&{WINDOW}")).await["change_fail_rate"]["failed"],
         8
     );
+}
+
+// ---------------------------------------------------------------------------
+// Time zones
+// ---------------------------------------------------------------------------
+
+const LA: &str = "America/Los_Angeles";
+
+/// Deploys to `production` of app `clock` near midnights and Mondays, on
+/// both sides of the US change to daylight time on Sunday 8 March 2026 at
+/// 02:00 (10:00Z): Los Angeles is UTC−8 before it and UTC−7 after.
+async fn clock(app: &TestApp) {
+    app.create_app("clock").await;
+    for (status, end) in [
+        // Sat 28 Feb 21:00 in LA; Sun 1 Mar in UTC.
+        ("Ok", "2026-03-01T05:00:00Z"),
+        // Sun 1 Mar 23:30 in LA; Mon 2 Mar in UTC.
+        ("Ok", "2026-03-02T07:30:00Z"),
+        // Mon 2 Mar 00:00 in LA: the first instant of a window from that date.
+        ("Ok", "2026-03-02T08:00:00Z"),
+        // Mon 2 Mar 00:30 in LA.
+        ("Ok", "2026-03-02T08:30:00Z"),
+        // Sun 8 Mar 16:30 PDT; Sun 8 Mar in UTC.
+        ("Ok", "2026-03-08T23:30:00Z"),
+        // Sun 8 Mar 23:00 PDT; Mon 9 Mar in UTC. Recovered 30 min later.
+        ("Failed", "2026-03-09T06:00:00Z"),
+        // Sun 8 Mar 23:30 PDT; Mon 9 Mar in UTC.
+        ("Ok", "2026-03-09T06:30:00Z"),
+        // Mon 9 Mar 00:30 PDT.
+        ("Ok", "2026-03-09T07:30:00Z"),
+        // Sun 15 Mar 23:59 PDT; Mon 16 Mar in UTC.
+        ("Ok", "2026-03-16T06:59:00Z"),
+        // Mon 16 Mar 00:00 PDT: past the end of a window to that date.
+        ("Ok", "2026-03-16T07:00:00Z"),
+    ] {
+        deploy_at(app, "clock", "production", status, end).await;
+    }
+}
+
+/// Weeks are Monday-weeks of the zone: a Sunday-evening deploy in Los
+/// Angeles is a Monday in UTC, dates mean midnight in the zone (an hour
+/// apart before and after the DST change), and a recovery belongs to the
+/// week its failure started in.
+#[tokio::test]
+async fn weeks_and_days_follow_the_time_zone_across_the_dst_change() {
+    let app = TestApp::spawn().await;
+    clock(&app).await;
+
+    // UTC: [03-02T00Z, 03-16T00Z) holds 07:30Z, 08:00Z, 08:30Z and
+    // 03-08T23:30Z in week 1; the failure at 03-09T06:00Z, 06:30Z and 07:30Z
+    // in week 2.
+    let utc = dora(&app, "app=clock&from=2026-03-02&to=2026-03-16&tz=UTC").await;
+    assert_eq!(utc["envs"], json!(["production"]), "named production");
+    assert_eq!(utc["from"], "2026-03-02T00:00:00.000Z");
+    assert_eq!(utc["to"], "2026-03-16T00:00:00.000Z");
+    assert_eq!(utc["tz"], "UTC");
+    let utc_weeks = ["2026-03-02T00:00:00.000Z", "2026-03-09T00:00:00.000Z"];
+    let f = &utc["deployment_frequency"];
+    assert_eq!(f["buckets"], counts(&utc_weeks, &[4, 2]));
+    // Days: 03-02, 03-08, 03-09.
+    assert_eq!(f["days_with_deployment"], 3);
+    assert_eq!(f["per_day"], real(6.0 / 14.0));
+    assert_eq!(
+        utc["change_fail_rate"]["buckets"],
+        buckets(
+            &utc_weeks,
+            vec![
+                json!({"failed": 0, "total": 4, "rate": 0.0}),
+                json!({"failed": 1, "total": 3, "rate": real(1.0 / 3.0)}),
+            ]
+        )
+    );
+    assert_eq!(
+        utc["recovery_time"]["buckets"],
+        buckets(
+            &utc_weeks,
+            vec![
+                json!({"median_seconds": null, "count": 0}),
+                json!({"median_seconds": 1800.0, "count": 1}),
+            ]
+        )
+    );
+
+    // Los Angeles: [03-02T08:00Z, 03-16T07:00Z), 335 hours. 07:30Z is
+    // before it (Sunday evening) and 03-16T07:00Z at its end, outside;
+    // 08:00Z, 08:30Z, 03-08T23:30Z, the failure and 06:30Z are in the week
+    // of Monday 2 March; 07:30Z and 03-16T06:59Z in the week of Monday 9
+    // March, which starts at 07:00Z.
+    let la = dora(
+        &app,
+        &format!("app=clock&from=2026-03-02&to=2026-03-16&tz={LA}"),
+    )
+    .await;
+    assert_eq!(la["from"], "2026-03-02T08:00:00.000Z");
+    assert_eq!(la["to"], "2026-03-16T07:00:00.000Z");
+    assert_eq!(la["tz"], LA);
+    let la_weeks = ["2026-03-02T08:00:00.000Z", "2026-03-09T07:00:00.000Z"];
+    let f = &la["deployment_frequency"];
+    assert_eq!(f["buckets"], counts(&la_weeks, &[4, 2]));
+    // Days in LA: 03-02 (two), 03-08 (two), 03-09, 03-15.
+    assert_eq!(f["days_with_deployment"], 4);
+    assert_eq!(f["count"], 6);
+    assert_eq!(f["per_day"], real(6.0 / (335.0 / 24.0)));
+    assert_eq!(
+        la["change_fail_rate"]["buckets"],
+        buckets(
+            &la_weeks,
+            vec![
+                json!({"failed": 1, "total": 5, "rate": real(0.2)}),
+                json!({"failed": 0, "total": 2, "rate": 0.0}),
+            ]
+        )
+    );
+    assert_eq!(
+        la["recovery_time"]["buckets"],
+        buckets(
+            &la_weeks,
+            vec![
+                json!({"median_seconds": 1800.0, "count": 1}),
+                json!({"median_seconds": null, "count": 0}),
+            ]
+        )
+    );
+
+    // The same instants written with their offsets give the same answer.
+    let offsets = dora(
+        &app,
+        &format!("app=clock&from=2026-03-02T00:00:00-08:00&to=2026-03-16T00:00:00-07:00&tz={LA}"),
+    )
+    .await;
+    assert_eq!(offsets, la);
+
+    // A window from Wednesday: the first week starts before `from`.
+    let partial = dora(
+        &app,
+        &format!("app=clock&from=2026-03-04&to=2026-03-11&tz={LA}"),
+    )
+    .await;
+    assert_eq!(partial["from"], "2026-03-04T08:00:00.000Z");
+    assert_eq!(
+        partial["deployment_frequency"]["buckets"],
+        counts(&la_weeks, &[2, 1])
+    );
+}
+
+/// Day buckets of the zone: Sunday 8 March is 23 hours long in Los Angeles,
+/// and the deploys of Sunday evening there are Monday's in UTC.
+#[tokio::test]
+async fn day_buckets_are_calendar_days_of_the_time_zone() {
+    let app = TestApp::spawn().await;
+    clock(&app).await;
+    let la = dora(
+        &app,
+        &format!("app=clock&from=2026-03-07&to=2026-03-10&bucket=day&tz={LA}"),
+    )
+    .await;
+    assert_eq!(la["bucket"], "day");
+    assert_eq!(la["to"], "2026-03-10T07:00:00.000Z");
+    let f = &la["deployment_frequency"];
+    // 03-08T23:30Z and 03-09T06:30Z on Sunday; 07:30Z on Monday.
+    assert_eq!(
+        f["buckets"],
+        counts(
+            &[
+                "2026-03-07T08:00:00.000Z",
+                "2026-03-08T08:00:00.000Z",
+                "2026-03-09T07:00:00.000Z",
+            ],
+            &[0, 2, 1]
+        )
+    );
+    assert_eq!(f["days_with_deployment"], 2);
+    // 24 + 23 + 24 = 71 hours.
+    assert_eq!(f["per_day"], real(3.0 / (71.0 / 24.0)));
+
+    let utc = dora(&app, "app=clock&from=2026-03-07&to=2026-03-10&bucket=day").await;
+    assert_eq!(
+        utc["deployment_frequency"]["buckets"],
+        counts(
+            &[
+                "2026-03-07T00:00:00.000Z",
+                "2026-03-08T00:00:00.000Z",
+                "2026-03-09T00:00:00.000Z",
+            ],
+            &[0, 1, 2]
+        )
+    );
+    assert_eq!(utc["deployment_frequency"]["per_day"], json!(1.0));
+}
+
+/// Month buckets of the zone: Saturday 28 February 21:00 in Los Angeles is
+/// 1 March in UTC.
+#[tokio::test]
+async fn month_buckets_start_on_the_first_of_the_month_in_the_time_zone() {
+    let app = TestApp::spawn().await;
+    clock(&app).await;
+    let la = dora(
+        &app,
+        &format!("app=clock&from=2026-02-01&to=2026-04-01&bucket=month&tz={LA}"),
+    )
+    .await;
+    let f = &la["deployment_frequency"];
+    assert_eq!(
+        f["buckets"],
+        counts(
+            &["2026-02-01T08:00:00.000Z", "2026-03-01T08:00:00.000Z"],
+            &[1, 8]
+        )
+    );
+    // 02-28, 03-01, 03-02 (two), 03-08 (two), 03-09, 03-15, 03-16.
+    assert_eq!(f["days_with_deployment"], 7);
+
+    let utc = dora(&app, "app=clock&from=2026-02-01&to=2026-04-01&bucket=month").await;
+    let f = &utc["deployment_frequency"];
+    assert_eq!(
+        f["buckets"],
+        counts(
+            &["2026-02-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z"],
+            &[0, 9]
+        )
+    );
+    // 03-01, 03-02 (three), 03-08, 03-09 (two), 03-16 (two).
+    assert_eq!(f["days_with_deployment"], 5);
 }
