@@ -1,7 +1,8 @@
 //! GetDora over HTTP: DORA's five metrics of a six-week history of deploys
 //! and incidents, every number computed by hand; the same answer whatever
-//! order the history was recorded in; and buckets and days in a time zone,
-//! across the 2026 US daylight-saving change.
+//! order the history was recorded in; buckets and days in a time zone,
+//! across the 2026 US daylight-saving change; windows; the benchmark sets;
+//! and the default and the empty scope.
 
 use std::collections::{HashMap, HashSet};
 
@@ -1249,4 +1250,254 @@ async fn month_buckets_start_on_the_first_of_the_month_in_the_time_zone() {
     );
     // 03-01, 03-02 (three), 03-08, 03-09 (two), 03-16 (two).
     assert_eq!(f["days_with_deployment"], 5);
+}
+
+// ---------------------------------------------------------------------------
+// Windows
+// ---------------------------------------------------------------------------
+
+/// Without `from` the window is the 90 days before `to`; without either it
+/// is 90 days long and ends now, in Monday-weeks that cover it.
+#[tokio::test]
+async fn the_window_defaults_to_90_days() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    let d = dora(&app, "app=web&to=2026-04-13").await;
+    // 13 Jan → 13 Feb (31 days) → 13 Mar (28) → 13 Apr (31) = 90 days.
+    assert_eq!(d["from"], "2026-01-13T00:00:00.000Z");
+    assert_eq!(d["to"], "2026-04-13T00:00:00.000Z");
+    // Tuesday 13 January is in the week of Monday 12 January; 13 April is
+    // a Monday, so the last week starts on 6 April: 13 weeks.
+    let starts = d["deployment_frequency"]["buckets"].as_array().unwrap();
+    assert_eq!(starts.len(), 13);
+    assert_eq!(starts[0]["start"], "2026-01-12T00:00:00.000Z");
+    assert_eq!(starts[12]["start"], "2026-04-06T00:00:00.000Z");
+
+    let d = dora(&app, "app=web").await;
+    let millis = |v: &Value| {
+        Timestamp::parse(v.as_str().expect("a timestamp"))
+            .expect("a timestamp")
+            .millis()
+    };
+    let (from, to) = (millis(&d["from"]), millis(&d["to"]));
+    const DAY: i64 = 86_400_000;
+    assert_eq!(to - from, 90 * DAY);
+    let starts: Vec<i64> = d["deployment_frequency"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| millis(&b["start"]))
+        .collect();
+    // 1970-01-01 was a Thursday: Mondays are 4 days after a multiple of 7.
+    assert_eq!(
+        starts[0].rem_euclid(7 * DAY),
+        4 * DAY,
+        "a Monday, midnight UTC"
+    );
+    assert!(starts[0] <= from && from < starts[0] + 7 * DAY);
+    assert!(
+        starts.windows(2).all(|w| w[1] - w[0] == 7 * DAY),
+        "{starts:?}"
+    );
+    let last = *starts.last().unwrap();
+    assert!(last < to && to <= last + 7 * DAY);
+}
+
+// ---------------------------------------------------------------------------
+// Benchmarks, scope and empty answers
+// ---------------------------------------------------------------------------
+
+/// The levels of a history whose values sit between the bounds of the
+/// three benchmark sets (benchmarks.json): the set named in the answer
+/// decides them.
+#[tokio::test]
+async fn the_benchmark_set_decides_the_levels() {
+    let app = TestApp::spawn().await;
+    app.create_app("bench").await;
+    let release = async |n: u32, commit_time: &str| {
+        let body = json!({
+            "commit_id": commit_of(100 + n),
+            "commit_time": commit_time,
+            "release_version": format!("b{n}"),
+        });
+        app.create_event("bench", "releaseEvent", body).await;
+    };
+    let deploy = async |n: u32, status: &str, end: &str| {
+        let body = json!({
+            "env_name": "production",
+            "release_version": format!("b{n}"),
+            "deployment_status": status,
+            "deployment_start": shifted(end, -10),
+            "deployment_end": end,
+        });
+        app.create_event("bench", "deployEvent", body).await;
+    };
+    // Lead 08:00 → 10:00 = 7200 s.
+    release(1, "2026-02-02T08:00:00Z").await;
+    deploy(1, "Ok", "2026-02-02T10:00:00Z").await;
+    // Fails; recovered 30 min later (1800 s) by the same release, whose
+    // lead is 08:00 → 10:30 = 9000 s.
+    release(2, "2026-02-09T08:00:00Z").await;
+    deploy(2, "Failed", "2026-02-09T10:00:00Z").await;
+    deploy(2, "Ok", "2026-02-09T10:30:00Z").await;
+    // Lead 08:00 → 09:30 = 5400 s.
+    release(3, "2026-02-16T08:00:00Z").await;
+    deploy(3, "Ok", "2026-02-16T09:30:00Z").await;
+
+    // 100 days from 1 January: 3 Ok deploys, 0.03 a day; lead median
+    // 7200 s; 1 failed of 4, 0.25; recovery median 1800 s.
+    let window = "app=bench&from=2026-01-01&to=2026-04-11";
+    let levels = |d: &Value| {
+        json!([
+            d["benchmark"],
+            d["deployment_frequency"]["level"],
+            d["change_lead_time"]["level"],
+            d["change_fail_rate"]["level"],
+            d["recovery_time"]["level"],
+        ])
+    };
+    let default = dora(&app, window).await;
+    assert_eq!(default["deployment_frequency"]["per_day"], real(0.03));
+    assert_eq!(default["change_lead_time"]["median_seconds"], json!(7200.0));
+    assert_eq!(default["change_fail_rate"]["rate"], real(0.25));
+    assert_eq!(default["recovery_time"]["median_seconds"], json!(1800.0));
+    // 2023: a deploy a month is medium (0.0333), so 0.03 is low; a day of
+    // lead time is elite; 25% is past medium's 15%; under an hour is elite.
+    assert_eq!(
+        levels(&default),
+        json!(["2023", "low", "elite", "low", "elite"])
+    );
+    assert_eq!(
+        dora(&app, &format!("{window}&benchmark=2023")).await,
+        default
+    );
+    // 2021: medium from one deploy in six months (0.0055); elite lead time
+    // is under an hour; high and medium fail rates end at 30%.
+    let d2021 = dora(&app, &format!("{window}&benchmark=2021")).await;
+    assert_eq!(
+        levels(&d2021),
+        json!(["2021", "medium", "high", "high", "elite"])
+    );
+    // 2024: frequency and lead time as 2023; high ends at 20%, medium at 30%.
+    let d2024 = dora(&app, &format!("{window}&benchmark=2024")).await;
+    assert_eq!(
+        levels(&d2024),
+        json!(["2024", "low", "elite", "medium", "elite"])
+    );
+    // Only the levels and the name differ.
+    let strip = |mut d: Value| {
+        d["benchmark"] = Value::Null;
+        for metric in [
+            "deployment_frequency",
+            "change_lead_time",
+            "change_fail_rate",
+            "recovery_time",
+        ] {
+            d[metric]["level"] = Value::Null;
+        }
+        d
+    };
+    assert_eq!(strip(d2021), strip(default.clone()));
+    assert_eq!(strip(d2024), strip(default));
+}
+
+/// Without `env`, the scope is each app's envs tagged `production`, else
+/// those named `production` or `prod`; without `app`, every app's.
+#[tokio::test]
+async fn the_default_scope_is_each_apps_production_envs() {
+    let app = TestApp::spawn().await;
+    for name in ["tagged", "named", "neither"] {
+        app.create_app(name).await;
+    }
+    // A tagged env wins over one named production.
+    create_env(&app, "tagged", "live", &["eu", "production"]).await;
+    create_env(&app, "tagged", "production", &[]).await;
+    create_env(&app, "named", "prod", &[]).await;
+    create_env(&app, "named", "qa", &["eu"]).await;
+    create_env(&app, "neither", "preprod", &[]).await;
+    for (app_name, env) in [
+        ("tagged", "live"),
+        ("tagged", "production"),
+        ("named", "prod"),
+        ("named", "qa"),
+        ("neither", "preprod"),
+    ] {
+        deploy_at(&app, app_name, env, "Ok", "2026-03-03T10:00:00Z").await;
+    }
+    let window = "from=2026-03-02&to=2026-03-09";
+    for (query, envs, count) in [
+        ("app=tagged&", json!(["live"]), 1),
+        ("app=named&", json!(["prod"]), 1),
+        ("app=neither&", json!([]), 0),
+        ("", json!(["live", "prod"]), 2),
+        ("app=tagged&env=production&", json!(["production"]), 1),
+    ] {
+        let d = dora(&app, &format!("{query}{window}")).await;
+        assert_eq!(d["envs"], envs, "{query}");
+        assert_eq!(d["deployment_frequency"]["count"], count, "{query}");
+    }
+}
+
+/// An app with no production env answers 200 with no envs, zero counts,
+/// null medians, rates and levels, and every bucket of the window.
+#[tokio::test]
+async fn an_empty_scope_answers_zeros_and_nulls_in_every_bucket() {
+    let app = TestApp::spawn().await;
+    app.create_app("quiet").await;
+    deploy_at(&app, "quiet", "dev", "Ok", "2026-03-03T10:00:00Z").await;
+    deploy_at(&app, "quiet", "qa", "Failed", "2026-03-10T10:00:00Z").await;
+    let d = dora(&app, "app=quiet&from=2026-03-02&to=2026-03-16").await;
+    let weeks = ["2026-03-02T00:00:00.000Z", "2026-03-09T00:00:00.000Z"];
+    let no_median = || json!({"median_seconds": null, "count": 0});
+    assert_eq!(
+        d,
+        json!({
+            "app": "quiet",
+            "envs": [],
+            "from": "2026-03-02T00:00:00.000Z",
+            "to": "2026-03-16T00:00:00.000Z",
+            "bucket": "week",
+            "tz": "UTC",
+            "benchmark": "2023",
+            "deployment_frequency": {
+                "count": 0,
+                "per_day": 0.0,
+                "days_with_deployment": 0,
+                "level": null,
+                "buckets": counts(&weeks, &[0, 0]),
+            },
+            "change_lead_time": {
+                "median_seconds": null,
+                "p90_seconds": null,
+                "count": 0,
+                "level": null,
+                "buckets": buckets(&weeks, vec![no_median(), no_median()]),
+            },
+            "change_fail_rate": {
+                "failed": 0,
+                "total": 0,
+                "rate": null,
+                "level": null,
+                "buckets": buckets(&weeks, vec![
+                    json!({"failed": 0, "total": 0, "rate": null}),
+                    json!({"failed": 0, "total": 0, "rate": null}),
+                ]),
+            },
+            "recovery_time": {
+                "median_seconds": null,
+                "count": 0,
+                "level": null,
+                "buckets": buckets(&weeks, vec![no_median(), no_median()]),
+            },
+            "rework_rate": {
+                "rework": 0,
+                "total": 0,
+                "rate": null,
+                "buckets": buckets(&weeks, vec![
+                    json!({"rework": 0, "total": 0, "rate": null}),
+                    json!({"rework": 0, "total": 0, "rate": null}),
+                ]),
+            },
+        })
+    );
 }
