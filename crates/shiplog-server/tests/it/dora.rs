@@ -2,10 +2,12 @@
 //! and incidents, every number computed by hand; the same answer whatever
 //! order the history was recorded in; buckets and days in a time zone,
 //! across the 2026 US daylight-saving change; windows; the benchmark sets;
-//! and the default and the empty scope.
+//! the default and the empty scope; and the INCIDENT events and refused
+//! requests the metrics rest on.
 
 use std::collections::{HashMap, HashSet};
 
+use reqwest::Method;
 use serde_json::{Value, json};
 use shiplog_domain::Timestamp;
 
@@ -107,6 +109,12 @@ async fn deploy_at(app: &TestApp, app_name: &str, env: &str, status: &str, end: 
 /// An update (UpdateDeployEvent, UpdateIncidentEvent) of event `id`.
 async fn update(app: &TestApp, app_name: &str, id: i64, body: Value) -> Answer {
     app.post(&format!("/jdoe/apps/{app_name}/events/{id}"), body)
+        .await
+}
+
+/// CreateIncidentEvent on `app_name`.
+async fn put_incident(app: &TestApp, app_name: &str, body: Value) -> Answer {
+    app.put(&format!("/jdoe/apps/{app_name}/events/incidentEvent"), body)
         .await
 }
 
@@ -1500,4 +1508,342 @@ async fn an_empty_scope_answers_zeros_and_nulls_in_every_bucket() {
             },
         })
     );
+}
+
+// ---------------------------------------------------------------------------
+// INCIDENT events
+// ---------------------------------------------------------------------------
+
+/// An INCIDENT is created `Open` in an env it creates on first use, names
+/// its cause as a string, is listed by the `EventType` and `Env` filters,
+/// and is resolved by an update answering `{"event":{…}}`.
+#[tokio::test]
+async fn an_incident_is_recorded_listed_and_resolved() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    let cause = deploy_at(&app, "web", "production", "Ok", "2026-03-03T10:00:00Z").await;
+    assert_error(&app.get("/jdoe/envs/edge").await, 404, "NotFound");
+    let id = created_id(
+        &put_incident(
+            &app,
+            "web",
+            json!({
+                "env_name": "edge",
+                "incident_start": "2026-03-03T11:00:00+01:00",
+                "caused_by_event_id": cause.to_string(),
+                "title": "Checkout errors",
+                "url": "https://pager.example.com/1",
+                "severity": "SEV1",
+            }),
+        )
+        .await,
+    );
+    let env = app.get("/jdoe/envs/edge").await;
+    assert_ok(&env);
+    assert_eq!(env.json["env"]["app_name"], "web", "made on first use");
+
+    let got = app.get(&format!("/jdoe/apps/web/events/{id}")).await;
+    assert_ok(&got);
+    let incident = got.json["event"].clone();
+    assert_eq!(
+        key_set(&incident),
+        sorted(&[
+            "app_name",
+            "event_id",
+            "event_time",
+            "event_type",
+            "caused_by_event_id",
+            "env_name",
+            "incident_end",
+            "incident_start",
+            "incident_status",
+            "severity",
+            "title",
+            "url",
+        ]),
+        "{incident}"
+    );
+    assert_eq!(incident["event_type"], "INCIDENT");
+    assert_eq!(incident["event_id"], json!(id));
+    assert_eq!(incident["caused_by_event_id"], json!(cause.to_string()));
+    assert_eq!(incident["incident_status"], "Open", "the default");
+    assert_eq!(incident["incident_start"], "2026-03-03T10:00:00.000Z");
+    assert_eq!(incident["incident_end"], Value::Null);
+    assert_eq!(incident["severity"], "SEV1");
+    assert_eq!(incident["title"], "Checkout errors");
+    assert_eq!(incident["url"], "https://pager.example.com/1");
+
+    let listed = list_all(
+        &app,
+        "/jdoe/apps/web/events?filter_name=EventType&filter_event_type=Incident",
+        "events",
+    )
+    .await;
+    assert_eq!(listed, std::slice::from_ref(&incident));
+    let of_env = list_all(
+        &app,
+        "/jdoe/apps/web/events?filter_name=Env&filter_env=edge",
+        "events",
+    )
+    .await;
+    assert_eq!(of_env, std::slice::from_ref(&incident));
+
+    // Without a start, it starts when recorded; statuses in any case.
+    let now = created_id(
+        &put_incident(
+            &app,
+            "web",
+            json!({"env_name": "edge", "incident_status": "oPEN"}),
+        )
+        .await,
+    );
+    let now = app.get(&format!("/jdoe/apps/web/events/{now}")).await.json["event"].clone();
+    assert_eq!(now["incident_status"], "Open");
+    assert_eq!(now["incident_start"], now["event_time"]);
+
+    let answer = update(
+        &app,
+        "web",
+        id,
+        json!({"incident_status": "resolved", "incident_end": "2026-03-03T12:00:00Z"}),
+    )
+    .await;
+    assert_ok(&answer);
+    assert_eq!(key_set(&answer.json), sorted(&["event"]), "{}", answer.text);
+    let resolved = answer.json["event"].clone();
+    assert_eq!(resolved["incident_status"], "Resolved");
+    assert_eq!(resolved["incident_end"], "2026-03-03T12:00:00.000Z");
+    assert_eq!(resolved["incident_start"], incident["incident_start"]);
+    assert_eq!(
+        app.get(&format!("/jdoe/apps/web/events/{id}")).await.json["event"],
+        resolved
+    );
+}
+
+/// A refused incident or incident update: missing `env_name`, `Resolved`
+/// without an end, a cause that is not a DEPLOY of the app, an end before
+/// the start, an unknown status, another app's env, a change to a
+/// `Resolved` incident. None
+/// records anything or makes an env; an identical repeat answers 200.
+#[tokio::test]
+async fn refused_incidents_and_updates_change_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    app.create_app("api").await;
+    let deploy = deploy_at(&app, "web", "production", "Ok", "2026-03-03T10:00:00Z").await;
+    let push = app.create_event("web", "pushEvent", push_body()).await;
+    let other_app = deploy_at(&app, "api", "api-prod", "Ok", "2026-03-03T10:00:00Z").await;
+    let open = created_id(
+        &put_incident(
+            &app,
+            "web",
+            json!({"env_name": "production", "incident_start": "2026-03-03T11:00:00Z"}),
+        )
+        .await,
+    );
+    let done = created_id(
+        &put_incident(
+            &app,
+            "web",
+            json!({
+                "env_name": "production",
+                "incident_status": "Resolved",
+                "incident_start": "2026-03-03T11:00:00Z",
+                "incident_end": "2026-03-03T12:00:00Z",
+            }),
+        )
+        .await,
+    );
+    let before = snapshot(&app).await;
+    let window = "app=web&from=2026-03-02&to=2026-03-09";
+    let dora_before = dora(&app, window).await;
+    assert_eq!(dora_before["recovery_time"]["count"], 0);
+
+    let answer = put_incident(&app, "web", json!({"title": "no env"})).await;
+    assert_error(&answer, 400, "MissingParam");
+    assert!(answer.message().contains("env_name"), "{}", answer.text);
+    let answer = put_incident(
+        &app,
+        "web",
+        json!({"env_name": "new-a", "incident_status": "Resolved"}),
+    )
+    .await;
+    assert_error(&answer, 400, "MissingParam");
+    assert!(answer.message().contains("incident_end"), "{}", answer.text);
+    for cause in [push, other_app, deploy + push + other_app + 100] {
+        let answer = put_incident(
+            &app,
+            "web",
+            json!({"env_name": "new-b", "caused_by_event_id": cause.to_string()}),
+        )
+        .await;
+        assert_error(&answer, 400, "BadParam");
+        assert!(
+            answer.message().contains("caused_by_event_id"),
+            "{cause}: {}",
+            answer.text
+        );
+    }
+    let answer = put_incident(
+        &app,
+        "web",
+        json!({
+            "env_name": "new-c",
+            "incident_start": "2026-03-03T11:00:00Z",
+            "incident_end": "2026-03-03T10:59:59Z",
+        }),
+    )
+    .await;
+    assert_error(&answer, 400, "BadParam");
+    assert!(answer.message().contains("incident_end"), "{}", answer.text);
+    let answer = put_incident(
+        &app,
+        "web",
+        json!({"env_name": "new-d", "incident_status": "Closed"}),
+    )
+    .await;
+    assert_error(&answer, 400, "BadParam");
+    assert!(
+        answer.message().contains("incident_status"),
+        "{}",
+        answer.text
+    );
+    let answer = put_incident(&app, "web", json!({"env_name": "api-prod"})).await;
+    assert_error(&answer, 400, "BadParam");
+    assert!(answer.message().contains("env_name"), "{}", answer.text);
+    for env in ["new-a", "new-b", "new-c", "new-d"] {
+        assert_error(
+            &app.get(&format!("/jdoe/envs/{env}")).await,
+            404,
+            "NotFound",
+        );
+    }
+
+    // Updates: an end before the start; any change to a Resolved incident.
+    let answer = update(
+        &app,
+        "web",
+        open,
+        json!({"incident_status": "Resolved", "incident_end": "2026-03-03T10:00:00Z"}),
+    )
+    .await;
+    assert_error(&answer, 400, "BadParam");
+    let answer = update(&app, "web", open, json!({"incident_status": "Resolved"})).await;
+    assert_error(&answer, 400, "MissingParam");
+    for body in [
+        json!({"incident_status": "Open"}),
+        json!({"incident_end": "2026-03-03T13:00:00Z"}),
+        json!({"incident_status": "Resolved", "incident_end": "2026-03-03T13:00:00Z"}),
+    ] {
+        let answer = update(&app, "web", done, body.clone()).await;
+        assert_error(&answer, 409, "ImmutableEvent");
+        assert!(
+            answer.message().contains(&done.to_string()),
+            "{body}: {}",
+            answer.text
+        );
+    }
+    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(dora(&app, window).await, dora_before);
+
+    // An identical repeat, in another spelling, changes nothing and is 200.
+    let stored = event(&app, "web", done).await;
+    for body in [
+        json!({"incident_status": "Resolved", "incident_end": "2026-03-03T12:00:00Z"}),
+        json!({"incident_status": "RESOLVED", "incident_end": "2026-03-03T13:00:00+01:00"}),
+        json!({}),
+    ] {
+        let answer = update(&app, "web", done, body.clone()).await;
+        assert_ok(&answer);
+        assert_eq!(answer.json["event"], stored, "{body}");
+    }
+    assert_eq!(snapshot(&app).await, before);
+}
+
+// ---------------------------------------------------------------------------
+// Refused requests
+// ---------------------------------------------------------------------------
+
+/// GetDora refuses an unknown app (404), an env that is not the app's
+/// (404 `Env <name> not found`), a window that ends before it starts, and
+/// an unknown bucket, benchmark, time zone or date (400 naming the
+/// parameter), and another account's metrics (403). A refused request
+/// changes nothing.
+#[tokio::test]
+async fn get_dora_refuses_what_it_cannot_answer() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    app.create_app("api").await;
+    deploy_at(&app, "web", "production", "Ok", "2026-03-03T10:00:00Z").await;
+    deploy_at(&app, "api", "api-prod", "Ok", "2026-03-03T10:00:00Z").await;
+    let bob = app.new_account("bob").await;
+    let before = snapshot(&app).await;
+    let window = "from=2026-03-02&to=2026-03-09";
+    let dora_before = dora(&app, &format!("app=web&{window}")).await;
+    assert_eq!(dora_before["deployment_frequency"]["count"], 1);
+
+    let answer = app.get(&format!("/jdoe/dora?app=nosuch&{window}")).await;
+    assert_error(&answer, 404, "NotFound");
+    assert!(answer.message().contains("nosuch"), "{}", answer.text);
+    for env in ["api-prod", "nosuch"] {
+        let answer = app
+            .get(&format!("/jdoe/dora?app=web&env={env}&{window}"))
+            .await;
+        assert_error(&answer, 404, "NotFound");
+        assert_eq!(answer.message(), format!("Env {env} not found"));
+    }
+
+    for (query, param) in [
+        ("from=2026-03-09&to=2026-03-02", "to"),
+        ("from=2026-03-02&to=2026-03-02", "to"),
+        ("from=2026-03-02T00:00:00Z&to=2026-03-02", "to"),
+        ("from=2026-03-02T00:00:01Z&to=2026-03-02", "to"),
+        ("to=2000-01-01&from=2000-01-02", "to"),
+        ("bucket=year", "bucket"),
+        ("bucket=", ""),
+        ("benchmark=2022", "benchmark"),
+        ("tz=Mars/Olympus", "tz"),
+        ("tz=Los_Angeles", "tz"),
+        ("from=March&to=2026-03-09", "from"),
+        ("from=2026-03-02&to=2026-02-30", "to"),
+        ("from=1990-01-01&to=2026-01-01&bucket=day", "bucket"),
+    ] {
+        let answer = app.get(&format!("/jdoe/dora?app=web&{query}")).await;
+        if param.is_empty() {
+            // An empty value is no value: the default bucket.
+            assert_ok(&answer);
+            continue;
+        }
+        assert_error(&answer, 400, "BadParam");
+        assert!(
+            answer.message().contains(&format!("parameter {param}")),
+            "{query}: {}",
+            answer.text
+        );
+    }
+
+    let answer = app.get(&format!("/bob/dora?{window}")).await;
+    assert_error(&answer, 403, "AccessDenied");
+    let own = call_as(
+        &app,
+        &bob,
+        Method::GET,
+        &format!("/bob/dora?{window}"),
+        None,
+    )
+    .await;
+    assert_ok(&own);
+    assert_eq!(own.json["dora"]["envs"], json!([]), "bob has no env");
+    let answer = call_as(
+        &app,
+        &bob,
+        Method::GET,
+        &format!("/jdoe/dora?{window}"),
+        None,
+    )
+    .await;
+    assert_error(&answer, 403, "AccessDenied");
+
+    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(dora(&app, &format!("app=web&{window}")).await, dora_before);
 }
