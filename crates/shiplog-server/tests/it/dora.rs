@@ -1311,6 +1311,17 @@ async fn the_window_defaults_to_90_days() {
     assert!(last < to && to <= last + 7 * DAY);
 }
 
+/// `from` alone ends the window now (beyond.md §8: the default is "the 90
+/// days up to now"), so a `from` after now makes a window that ends before
+/// it starts: `BadParam` naming `to`, as when `to` is sent.
+#[tokio::test]
+async fn a_from_after_now_without_to_is_bad_param_naming_to() {
+    let app = TestApp::spawn().await;
+    let answer = app.get("/jdoe/dora?from=2100-01-01").await;
+    assert_error(&answer, 400, "BadParam");
+    assert!(answer.message().contains("parameter to"), "{}", answer.text);
+}
+
 // ---------------------------------------------------------------------------
 // Benchmarks, scope and empty answers
 // ---------------------------------------------------------------------------
