@@ -1487,6 +1487,56 @@ async fn the_default_scope_is_each_apps_production_envs() {
     }
 }
 
+/// An env deleted and its name then taken by another app: the new env's
+/// metrics owe nothing to the old env's deploys, nor to its incidents (an
+/// INCIDENT counts for the deploys "of that env", beyond.md §8).
+#[tokio::test]
+async fn a_reused_env_name_owes_nothing_to_the_old_envs_incidents() {
+    let app = TestApp::spawn().await;
+    app.create_app("old").await;
+    deploy_at(&app, "old", "production", "Ok", "2026-03-02T10:00:00Z").await;
+    created_id(
+        &put_incident(
+            &app,
+            "old",
+            json!({"env_name": "production", "incident_start": "2026-03-02T11:00:00Z"}),
+        )
+        .await,
+    );
+    deploy_at(&app, "old", "production", "Ok", "2026-03-03T10:00:00Z").await;
+    let window = "from=2026-03-02&to=2026-03-09";
+    let old = dora(&app, &format!("app=old&{window}")).await;
+    assert_eq!(
+        old["rework_rate"],
+        json!({
+            "rework": 1,
+            "total": 2,
+            "rate": real(0.5),
+            "buckets": buckets(&WEEKS[..1], vec![json!({"rework": 1, "total": 2, "rate": real(0.5)})]),
+        }),
+        "the second deploy ended during the open incident"
+    );
+
+    assert_ok(&app.delete("/jdoe/envs/production").await);
+    app.create_app("new").await;
+    deploy_at(&app, "new", "production", "Ok", "2026-03-04T10:00:00Z").await;
+    let new = dora(&app, &format!("app=new&{window}")).await;
+    assert_eq!(new["envs"], json!(["production"]));
+    assert_eq!(
+        new["deployment_frequency"]["count"], 1,
+        "only its own deploy"
+    );
+    assert_eq!(
+        new["rework_rate"],
+        json!({
+            "rework": 0,
+            "total": 1,
+            "rate": 0.0,
+            "buckets": buckets(&WEEKS[..1], vec![json!({"rework": 0, "total": 1, "rate": 0.0})]),
+        })
+    );
+}
+
 /// An app with no production env answers 200 with no envs, zero counts,
 /// null medians, rates and levels, and every bucket of the window.
 #[tokio::test]
