@@ -897,3 +897,228 @@ async fn an_instance_answers_503_promptly_while_its_database_hangs_and_recovers(
     outage.assert_unavailable(0).await;
     outage.assert_recovers(1).await;
 }
+
+/// The payload of GitHub delivery `n` of kind `n % 4`: a push, a completed
+/// workflow run, a successful deployment status (each recording one event
+/// of its own) or a ping (recording none).
+fn hook_payload(n: usize) -> (&'static str, Value) {
+    let sha = format!("{:040x}", 0xabc0_0000 + n);
+    let repository = json!({
+        "name": "shop", "owner": {"login": "acme"}, "html_url": "https://github.com/acme/shop"
+    });
+    match n % 4 {
+        0 => (
+            "push",
+            json!({
+                "ref": "refs/heads/main",
+                "after": sha,
+                "deleted": false,
+                "head_commit": {
+                    "id": sha, "message": format!("push {n}"),
+                    "timestamp": "2026-03-02T09:00:00Z", "author": {"name": "Mona"}
+                },
+                "repository": repository,
+            }),
+        ),
+        1 => (
+            "workflow_run",
+            json!({
+                "action": "completed",
+                "workflow_run": {
+                    "id": 70_000 + n, "run_attempt": 1, "conclusion": "success",
+                    "head_sha": sha, "head_branch": "main",
+                    "run_started_at": "2026-03-02T09:01:00Z", "updated_at": "2026-03-02T09:05:00Z"
+                },
+                "repository": repository,
+            }),
+        ),
+        2 => (
+            "deployment_status",
+            json!({
+                "action": "created",
+                "deployment": {
+                    "id": 80_000 + n, "sha": sha, "ref": "main", "environment": "production",
+                    "created_at": "2026-03-02T10:00:00Z"
+                },
+                "deployment_status": {"state": "success", "created_at": "2026-03-02T10:05:00Z"},
+                "repository": repository,
+            }),
+        ),
+        _ => (
+            "ping",
+            json!({"zen": "Keep it logically awesome.", "repository": repository}),
+        ),
+    }
+}
+
+impl Api {
+    /// A GitHub delivery of `body` to the bootstrap user's hook on `base`,
+    /// signed with `secret`.
+    async fn deliver(
+        &self,
+        base: &str,
+        secret: &str,
+        event: &str,
+        delivery: &str,
+        body: &[u8],
+    ) -> Answer {
+        let response = self
+            .http
+            .post(format!("{base}/{USER}/hooks/github"))
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", delivery)
+            .header(
+                "X-Hub-Signature-256",
+                crate::support::hub_signature(secret, body),
+            )
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("delivering {delivery} to {base}: {err}"));
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        Answer {
+            status,
+            retry_after: None,
+            json: serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON: {text}")),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeliveries_racing_across_two_instances_record_each_delivery_once() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let bases = cluster.bases();
+    let api = cluster.api.clone();
+    let configured = api
+        .call(Method::PUT, &bases[0], "hooks/github", Some(json!({})))
+        .await;
+    assert_eq!(configured.status, StatusCode::OK, "{configured:?}");
+    let secret = configured.json["hook"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Each round sends four deliveries at once, each 8 times to each
+    // instance: 64 requests racing, 16 per delivery id. The app they go to
+    // does not exist before the first round (it is created on first use).
+    let (rounds, per_round, copies) = (4, 4, 8);
+    let mut answered: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut recorded: BTreeSet<String> = BTreeSet::new();
+    for round in 0..rounds {
+        let mut racers = JoinSet::new();
+        for k in 0..per_round {
+            let n = round * per_round + k;
+            let delivery = format!("race-{round}-{k}-{:08x}", rand::random::<u32>());
+            let (event, payload) = hook_payload(n);
+            let body = serde_json::to_vec(&payload).unwrap();
+            for copy in 0..2 * copies {
+                let (api, base) = (api.clone(), bases[copy % 2].clone());
+                let (secret, delivery, body) = (secret.clone(), delivery.clone(), body.clone());
+                racers.spawn(async move {
+                    let answer = api.deliver(&base, &secret, event, &delivery, &body).await;
+                    (n, delivery, base, answer)
+                });
+            }
+        }
+        let mut by_delivery: BTreeMap<String, Vec<(usize, String, Answer)>> = BTreeMap::new();
+        for (n, delivery, base, answer) in racers.join_all().await {
+            by_delivery
+                .entry(delivery)
+                .or_default()
+                .push((n, base, answer));
+        }
+        assert_eq!(by_delivery.len(), per_round);
+        for (delivery, answers) in by_delivery {
+            assert_eq!(answers.len(), 2 * copies);
+            for (_, base, answer) in &answers {
+                assert_eq!(
+                    answer.status,
+                    StatusCode::OK,
+                    "{delivery} on {base}: {answer:?}"
+                );
+                assert_eq!(answer.json["delivery"], json!(delivery), "{answer:?}");
+            }
+            let firsts: Vec<&Answer> = answers
+                .iter()
+                .map(|(_, _, a)| a)
+                .filter(|a| a.json["duplicate"] == json!(false))
+                .collect();
+            assert_eq!(
+                firsts.len(),
+                1,
+                "{delivery}: {} answers say it was new: {answers:#?}",
+                firsts.len()
+            );
+            let first = firsts[0];
+            let n = answers[0].0;
+            let event_ids: Vec<String> = first.json["event_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap().to_owned())
+                .collect();
+            if n % 4 == 3 {
+                assert!(event_ids.is_empty(), "a ping records nothing: {first:?}");
+                assert!(first.json["ignored"].is_string(), "{first:?}");
+            } else {
+                assert_eq!(event_ids.len(), 1, "{delivery}: {first:?}");
+                assert_eq!(first.json["ignored"], Value::Null, "{first:?}");
+            }
+            for (_, base, answer) in &answers {
+                assert_eq!(
+                    answer.json["event_ids"], first.json["event_ids"],
+                    "{delivery} on {base}: another answer than the first"
+                );
+                assert_eq!(answer.json["ignored"], first.json["ignored"]);
+            }
+            recorded.extend(event_ids.iter().cloned());
+            answered.insert(delivery, event_ids);
+        }
+    }
+
+    // Exactly one set of events: one per recording delivery, each the one
+    // its answers named, seen alike from both instances.
+    let mut expected: Vec<i64> = recorded.iter().map(|id| id.parse().unwrap()).collect();
+    expected.sort_unstable();
+    assert_eq!(expected.len(), rounds * 3, "{answered:#?}");
+    for base in &bases {
+        let events = api.list_all(&[base], "shop", "asc", 50).await;
+        assert_eq!(
+            ids(&events),
+            expected,
+            "{base}: the events of the deliveries, once each"
+        );
+        let types: BTreeMap<&str, usize> = events.iter().fold(BTreeMap::new(), |mut n, e| {
+            *n.entry(e["event_type"].as_str().unwrap()).or_default() += 1;
+            n
+        });
+        assert_eq!(
+            types,
+            BTreeMap::from([("BUILD", rounds), ("DEPLOY", rounds), ("PUSH", rounds)]),
+            "{base}"
+        );
+        let hooks = api.call(Method::GET, base, "hooks", None).await;
+        assert_eq!(hooks.status, StatusCode::OK, "{hooks:?}");
+        assert_eq!(
+            hooks.json["hooks"][0]["deliveries"],
+            json!(answered.len()),
+            "{base}: one delivery counted per delivery id: {hooks:?}"
+        );
+    }
+    // A later redelivery of each still answers the first answer.
+    for (n, (delivery, event_ids)) in answered.iter().enumerate() {
+        let round: usize = delivery.split('-').nth(1).unwrap().parse().unwrap();
+        let k: usize = delivery.split('-').nth(2).unwrap().parse().unwrap();
+        let (event, payload) = hook_payload(round * per_round + k);
+        let body = serde_json::to_vec(&payload).unwrap();
+        let again = api
+            .deliver(&bases[n % 2], &secret, event, delivery, &body)
+            .await;
+        assert_eq!(again.status, StatusCode::OK, "{again:?}");
+        assert_eq!(again.json["duplicate"], json!(true), "{again:?}");
+        assert_eq!(again.json["event_ids"], json!(event_ids), "{again:?}");
+    }
+}

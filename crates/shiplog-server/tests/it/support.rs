@@ -552,3 +552,18 @@ pub fn sorted(keys: &[&str]) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// The `sha256=<hex HMAC-SHA256(secret, body)>` value GitHub sends in
+/// `X-Hub-Signature-256` and Bitbucket Cloud in `X-Hub-Signature`.
+pub fn hub_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
