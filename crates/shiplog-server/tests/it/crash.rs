@@ -7,6 +7,12 @@
 //! Unacknowledged requests (errors, connection resets) may or may not have
 //! taken effect; nothing is asserted about them except that whatever the
 //! store holds is one of the complete bodies that were sent.
+//!
+//! Beside them, other clients send signed GitHub push deliveries, each with
+//! its own delivery id and commit: after every restart each acknowledged
+//! delivery is recorded once and a redelivery answers its first answer;
+//! one cut off by the kill is recorded wholly (its answer and its event)
+//! or not at all, which its redelivery then shows.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -21,7 +27,7 @@ use serde_json::{Map, Value, json};
 use shiplog_store_postgres::testing::{TempDatabase, postgres_server_url};
 
 use crate::instances::Instance;
-use crate::support::{BUILD_FIELDS, PUSH_FIELDS, RELEASE_FIELDS};
+use crate::support::{BUILD_FIELDS, PUSH_FIELDS, RELEASE_FIELDS, hub_signature};
 
 const USER: &str = "crash";
 const TOKEN: &str = "crash-test-token-0123456789abcdef0123";
@@ -30,6 +36,13 @@ const APP: &str = "crashy";
 const ROUNDS: usize = 24;
 /// Concurrent clients writing during each round.
 const CLIENTS: usize = 6;
+/// Concurrent clients delivering GitHub pushes during each round, to the
+/// app of their repository, created by the first delivery.
+const HOOK_CLIENTS: usize = 2;
+const HOOK_APP: &str = "hooked";
+/// Deliveries acknowledged in earlier rounds redelivered after each restart
+/// (besides every one acknowledged in the round just killed).
+const OLD_REDELIVERIES: usize = 8;
 
 const UPDATE_FIELDS: &[&str] = &["build_end", "build_status", "release_version"];
 
@@ -82,6 +95,24 @@ struct Ledger {
     terminal: BTreeMap<i64, Value>,
     /// Requests that got no 200 (errors, resets, refusals).
     unacknowledged: usize,
+    hooks: HookLedger,
+}
+
+/// What the hook clients sent and what was acknowledged.
+#[derive(Default)]
+struct HookLedger {
+    /// Every delivery sent: delivery id → the commit id of its push and
+    /// the body sent, which a redelivery sends again.
+    sent: BTreeMap<String, (String, Vec<u8>)>,
+    /// Deliveries known recorded, with the event ids of their first answer:
+    /// acknowledged 200, or found recorded (and so answered) after a kill.
+    recorded: BTreeMap<String, Vec<String>>,
+    /// Acknowledged in the round running, not yet redelivered.
+    fresh: Vec<String>,
+    /// Deliveries that got no 200: cut off by the kill, or sent after it.
+    unanswered: usize,
+    /// Of those, how many the restarted server had recorded.
+    unanswered_recorded: usize,
 }
 
 fn client() -> reqwest::Client {
@@ -278,10 +309,113 @@ async fn writer(
     }
 }
 
+/// The push of delivery `tag`: its own commit id (40 hex digits) and a
+/// distinctive message, so a torn or misplaced write cannot go unnoticed.
+fn hook_push(tag: &str, sha: &str, rng: &mut StdRng) -> Value {
+    let filler = "é—\"\\\n\t".repeat(rng.random_range(1..200));
+    json!({
+        "ref": "refs/heads/main",
+        "after": sha,
+        "deleted": false,
+        "head_commit": {
+            "id": sha,
+            "message": format!("{tag}: delivered\n\n{filler}\nend {tag}"),
+            "timestamp": "2026-03-02T09:00:00Z",
+            "url": format!("https://github.com/acme/{HOOK_APP}/commit/{sha}"),
+            "author": {"name": format!("Hook {tag}"), "username": "hook"}
+        },
+        "repository": {
+            "name": HOOK_APP,
+            "owner": {"login": "acme"},
+            "html_url": format!("https://github.com/acme/{HOOK_APP}")
+        }
+    })
+}
+
+/// Delivers a push to the account's GitHub hook, signed with `secret`; the
+/// parsed answer when it was 200, otherwise `None`.
+async fn deliver(
+    client: &reqwest::Client,
+    base: &str,
+    secret: &str,
+    delivery: &str,
+    body: &[u8],
+) -> Option<Value> {
+    let response = client
+        .post(format!("{base}/{USER}/hooks/github"))
+        .header("X-GitHub-Event", "push")
+        .header("X-GitHub-Delivery", delivery)
+        .header("X-Hub-Signature-256", hub_signature(secret, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let text = response.text().await.ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn event_ids(answer: &Value) -> Vec<String> {
+    answer["event_ids"]
+        .as_array()
+        .unwrap_or_else(|| panic!("event_ids in {answer}"))
+        .iter()
+        .map(|id| id.as_str().expect("event ids are strings").to_owned())
+        .collect()
+}
+
+/// One hook client: delivers pushes with new delivery ids, until `stop`.
+async fn hook_writer(
+    server_base: String,
+    secret: String,
+    round: usize,
+    client_no: usize,
+    stop: Arc<AtomicBool>,
+    ledger: Arc<Mutex<Ledger>>,
+) {
+    let client = client();
+    let mut rng = StdRng::seed_from_u64((round * 1000 + client_no) as u64 ^ rand::random::<u64>());
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let delivery = format!("r{round}h{client_no}n{n}");
+        let sha = format!("{round:08x}{client_no:08x}{n:024x}");
+        let body = serde_json::to_vec(&hook_push(&delivery, &sha, &mut rng)).unwrap();
+        ledger
+            .lock()
+            .unwrap()
+            .hooks
+            .sent
+            .insert(delivery.clone(), (sha, body.clone()));
+        match deliver(&client, &server_base, &secret, &delivery, &body).await {
+            Some(answer) => {
+                assert_eq!(answer["delivery"], delivery.as_str(), "{answer}");
+                assert_eq!(answer["duplicate"], false, "a first delivery: {answer}");
+                assert_eq!(answer["ignored"], Value::Null, "{answer}");
+                let ids = event_ids(&answer);
+                assert_eq!(ids.len(), 1, "one push: {answer}");
+                let hooks = &mut ledger.lock().unwrap().hooks;
+                hooks.recorded.insert(delivery.clone(), ids);
+                hooks.fresh.push(delivery);
+            }
+            None => ledger.lock().unwrap().hooks.unanswered += 1,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Checks.
 
 async fn list_all(server: &Server) -> Vec<Value> {
+    list_app(server, APP)
+        .await
+        .expect("the app exists after a restart")
+}
+
+/// Every event of `app`, oldest first; `None` when there is no such app.
+async fn list_app(server: &Server, app: &str) -> Option<Vec<Value>> {
     let client = client();
     let mut events = Vec::new();
     let mut marker: Option<String> = None;
@@ -290,15 +424,21 @@ async fn list_all(server: &Server) -> Vec<Value> {
         if let Some(marker) = &marker {
             path.push_str(&format!("&marker={marker}"));
         }
-        let response = client.get(server.url(&path)).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "listing events");
+        let url = format!("{}/{USER}/apps/{app}{path}&apiToken={TOKEN}", server.base);
+        let response = client.get(url).send().await.unwrap();
+        if response.status() == StatusCode::NOT_FOUND && marker.is_none() {
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(answer["error"]["code"], "NotFound", "{answer}");
+            return None;
+        }
+        assert_eq!(response.status(), StatusCode::OK, "listing events of {app}");
         let page: Value = response.json().await.unwrap();
         let items = page["events"].as_array().unwrap();
         assert!(!items.is_empty() || events.is_empty(), "an empty page");
         events.extend(items.iter().cloned());
         match page["marker"].as_str() {
             Some(next) => marker = Some(next.to_owned()),
-            None => return events,
+            None => return Some(events),
         }
     }
 }
@@ -479,6 +619,208 @@ async fn check(server: &Server, ledger: &Ledger, round: usize) -> Vec<Value> {
     events
 }
 
+/// The deliveries' `deliveries` count in ListHooks.
+async fn hook_deliveries(server: &Server) -> u64 {
+    let url = format!("{}/{USER}/hooks?apiToken={TOKEN}", server.base);
+    let answer: Value = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["hooks"][0]["deliveries"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("a count of deliveries: {answer}"))
+}
+
+/// Redelivers each of `deliveries` (16 at a time); the answers, in order.
+async fn redeliver(
+    server: &Server,
+    secret: &str,
+    ledger: &HookLedger,
+    deliveries: &[String],
+) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for chunk in deliveries.chunks(16) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (at, delivery) in chunk.iter().enumerate() {
+            let body = ledger.sent[delivery].1.clone();
+            let (base, secret, delivery) =
+                (server.base.clone(), secret.to_owned(), delivery.clone());
+            tasks.spawn(async move {
+                let answer = deliver(&client(), &base, &secret, &delivery, &body).await;
+                (
+                    at,
+                    answer.unwrap_or_else(|| panic!("redelivering {delivery} failed")),
+                )
+            });
+        }
+        let mut done = tasks.join_all().await;
+        done.sort_by_key(|(at, _)| *at);
+        answers.extend(done.into_iter().map(|(_, answer)| answer));
+    }
+    answers
+}
+
+/// The hook's deliveries after a restart, against what was sent; returns
+/// the events of the hook's app (listed before any redelivery).
+///
+/// Every event there is the push of one delivery sent, and no delivery has
+/// two. Every acknowledged delivery has its event, the one its answer
+/// named, and its redelivery answers that answer as a duplicate. A delivery
+/// the kill cut off is recorded wholly or not at all: when its event is
+/// there, its redelivery is a duplicate naming it; when not, its
+/// redelivery is new and records the event now. ListHooks counts each
+/// recorded delivery once.
+async fn check_hooks(
+    server: &Server,
+    secret: &str,
+    ledger: &mut HookLedger,
+    round: usize,
+    rng: &mut StdRng,
+) -> Vec<Value> {
+    let ctx = |msg: String| format!("round {round}: {msg}");
+    let events = list_app(server, HOOK_APP).await;
+    assert!(
+        events.is_some() || ledger.recorded.is_empty(),
+        "{}",
+        ctx("the hook's app is missing though deliveries were acknowledged".into())
+    );
+    let events = events.unwrap_or_default();
+    let delivery_of: HashMap<&str, &str> = ledger
+        .sent
+        .iter()
+        .map(|(delivery, (sha, _))| (sha.as_str(), delivery.as_str()))
+        .collect();
+    let mut by_delivery: HashMap<&str, &Value> = HashMap::new();
+    for event in &events {
+        let sha = event["commit_id"].as_str().unwrap_or_default();
+        let delivery = delivery_of
+            .get(sha)
+            .unwrap_or_else(|| panic!("{}", ctx(format!("event of no delivery sent: {event}"))));
+        assert_eq!(event["event_type"], "PUSH", "{}", ctx(format!("{event}")));
+        assert_eq!(event["app_name"], HOOK_APP);
+        let message = event["commit_msg"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{delivery}: delivered"))
+                && message.ends_with(&format!("end {delivery}")),
+            "{}",
+            ctx(format!("delivery {delivery} stored torn: {event}"))
+        );
+        assert!(
+            by_delivery.insert(delivery, event).is_none(),
+            "{}",
+            ctx(format!("delivery {delivery} was recorded twice"))
+        );
+    }
+    let id_of = |event: &Value| event["event_id"].as_i64().unwrap().to_string();
+    for (delivery, ids) in &ledger.recorded {
+        let event = by_delivery.get(delivery.as_str()).unwrap_or_else(|| {
+            panic!(
+                "{}",
+                ctx(format!("acknowledged delivery {delivery} has no event"))
+            )
+        });
+        assert_eq!(
+            ids,
+            &[id_of(event)],
+            "{}",
+            ctx(format!("delivery {delivery}'s answer names another event"))
+        );
+    }
+
+    // Those cut off by the kill: recorded wholly or not at all.
+    let cut_off: Vec<String> = ledger
+        .sent
+        .keys()
+        .filter(|delivery| !ledger.recorded.contains_key(*delivery))
+        .cloned()
+        .collect();
+    let found = cut_off
+        .iter()
+        .filter(|delivery| by_delivery.contains_key(delivery.as_str()))
+        .count();
+    ledger.unanswered_recorded += found;
+    assert_eq!(
+        hook_deliveries(server).await,
+        (ledger.recorded.len() + found) as u64,
+        "{}",
+        ctx("ListHooks counts another number of deliveries than those recorded".into())
+    );
+    let answers = redeliver(server, secret, ledger, &cut_off).await;
+    for (delivery, answer) in cut_off.iter().zip(&answers) {
+        assert_eq!(answer["delivery"], delivery.as_str(), "{answer}");
+        let ids = event_ids(answer);
+        match by_delivery.get(delivery.as_str()) {
+            Some(event) => {
+                assert_eq!(
+                    answer["duplicate"],
+                    true,
+                    "{}",
+                    ctx(format!(
+                        "delivery {delivery}'s event was kept without its answer: {answer}"
+                    ))
+                );
+                assert_eq!(ids, [id_of(event)], "{}", ctx(delivery.clone()));
+            }
+            None => {
+                assert_eq!(
+                    answer["duplicate"],
+                    false,
+                    "{}",
+                    ctx(format!(
+                        "delivery {delivery}'s answer was kept without its event: {answer}"
+                    ))
+                );
+                assert_eq!(ids.len(), 1, "{answer}");
+                let url = format!(
+                    "{}/{USER}/apps/{HOOK_APP}/events/{}?apiToken={TOKEN}",
+                    server.base, ids[0]
+                );
+                let got = client().get(url).send().await.unwrap();
+                assert_eq!(got.status(), StatusCode::OK, "{}", ctx(delivery.clone()));
+            }
+        }
+        ledger.recorded.insert(delivery.clone(), ids);
+    }
+
+    // Acknowledged ones, this round's and a few older ones, answer their
+    // first answer again.
+    let mut again = std::mem::take(&mut ledger.fresh);
+    let older: Vec<&String> = ledger
+        .recorded
+        .keys()
+        .filter(|d| !again.contains(d) && !cut_off.contains(d))
+        .collect();
+    for _ in 0..OLD_REDELIVERIES.min(older.len()) {
+        again.push(older[rng.random_range(0..older.len())].clone());
+    }
+    let answers = redeliver(server, secret, ledger, &again).await;
+    for (delivery, answer) in again.iter().zip(&answers) {
+        assert_eq!(
+            answer["duplicate"],
+            true,
+            "{}",
+            ctx(format!("acknowledged {delivery} redelivered: {answer}"))
+        );
+        assert_eq!(
+            event_ids(answer),
+            ledger.recorded[delivery],
+            "{}",
+            ctx(format!("acknowledged {delivery} redelivered: {answer}"))
+        );
+    }
+    assert_eq!(
+        hook_deliveries(server).await,
+        ledger.sent.len() as u64,
+        "{}",
+        ctx("every delivery sent is now recorded, and counted once".into())
+    );
+    events
+}
+
 /// Acknowledged terminal builds refuse a change with 409 (and stay as they
 /// were: the next round's check sees them again).
 async fn terminal_builds_refuse_changes(server: &Server, ledger: &Ledger, ids: &[i64]) {
@@ -524,13 +866,24 @@ async fn crash_rounds(database: &str, store_check: StoreCheck<'_>) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "creating the app");
+    let response = client()
+        .put(format!(
+            "{}/{USER}/hooks/github?apiToken={TOKEN}",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "configuring the hook");
+    let answer: Value = response.json().await.unwrap();
+    let secret = answer["hook"]["secret"].as_str().unwrap().to_owned();
 
     let mut rng = StdRng::seed_from_u64(rand::random());
     let mut refused = HashSet::new();
     let mut observed: HashMap<i64, Value> = HashMap::new();
     for round in 1..=ROUNDS {
         let stop = Arc::new(AtomicBool::new(false));
-        let tasks: Vec<_> = (0..CLIENTS)
+        let mut tasks: Vec<_> = (0..CLIENTS)
             .map(|c| {
                 tokio::spawn(writer(
                     server.base.clone(),
@@ -541,6 +894,16 @@ async fn crash_rounds(database: &str, store_check: StoreCheck<'_>) {
                 ))
             })
             .collect();
+        tasks.extend((0..HOOK_CLIENTS).map(|c| {
+            tokio::spawn(hook_writer(
+                server.base.clone(),
+                secret.clone(),
+                round,
+                c,
+                stop.clone(),
+                ledger.clone(),
+            ))
+        }));
         tokio::time::sleep(Duration::from_millis(rng.random_range(50..=400))).await;
         // SIGKILL with requests in flight.
         server.kill();
@@ -557,13 +920,16 @@ async fn crash_rounds(database: &str, store_check: StoreCheck<'_>) {
             .expect("the clients are done")
             .get_mut()
             .unwrap();
-        let events = check(&server, ledger, round).await;
+        let mut events = check(&server, ledger, round).await;
+        let hooked = check_hooks(&server, &secret, &mut ledger.hooks, round, &mut rng).await;
         assert_eq!(
             stored,
+            events.len() + hooked.len(),
+            "round {round}: the store holds {stored} events, the API lists {} and {}",
             events.len(),
-            "round {round}: the store holds {stored} events, the API lists {}",
-            events.len()
+            hooked.len()
         );
+        events.extend(hooked);
         // What a restart once showed was committed, acknowledged or not,
         // stays exactly so: nothing writes to an event after its round.
         let now: HashMap<i64, &Value> = events
@@ -596,6 +962,21 @@ async fn crash_rounds(database: &str, store_check: StoreCheck<'_>) {
         ledger.acked.len(),
         ledger.terminal.len(),
         ledger.unacknowledged
+    );
+    let hooks = &ledger.hooks;
+    eprintln!(
+        "{} hook deliveries sent: {} unanswered (cut off by a kill or sent after it), {} of those found recorded",
+        hooks.sent.len(),
+        hooks.unanswered,
+        hooks.unanswered_recorded
+    );
+    assert!(
+        hooks.sent.len() - hooks.unanswered >= ROUNDS,
+        "too few deliveries were acknowledged to test anything"
+    );
+    assert!(
+        hooks.unanswered > 0,
+        "no delivery was ever cut off by a kill"
     );
     assert!(
         ledger.acked.len() >= ROUNDS,
