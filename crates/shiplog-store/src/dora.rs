@@ -276,9 +276,21 @@ pub async fn read<D: Db>(
         .filter(|(app_id, d)| owner.get(d.env.as_str()) == Some(app_id))
         .map(|(_, d)| d)
         .collect();
+    // An incident counts for its env, or for the env of the deploy that
+    // caused it, when that env is the incident's app's (not a name reused
+    // after the env was deleted).
     let incidents = db
         .rows(&incidents_sql(names.len()), values(), incident_row)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|(app_id, cause_env, incident)| {
+            owner.get(incident.env.as_str()) == Some(app_id)
+                || cause_env
+                    .as_deref()
+                    .is_some_and(|env| owner.get(env) == Some(app_id))
+        })
+        .map(|(_, _, incident)| incident)
+        .collect();
     Ok(DoraFacts {
         envs: names,
         deployments,
@@ -316,7 +328,7 @@ fn deployments_sql(envs: usize) -> String {
 fn incidents_sql(envs: usize) -> String {
     let list = env_list(envs);
     format!(
-        "SELECT env_name, start_ms, end_ms, caused_by FROM dora_incidents \
+        "SELECT env_name, start_ms, end_ms, caused_by, app_id, cause_env_name FROM dora_incidents \
          WHERE account_id = $1 AND (env_name IN ({list}) OR cause_env_name IN ({list}))"
     )
 }
@@ -349,11 +361,12 @@ fn deployment_row(row: &dyn Columns) -> Result<(i64, Deployment)> {
     Ok((required(row.int(0)?, "app")?, deployment))
 }
 
-fn incident_row(row: &dyn Columns) -> Result<Incident> {
-    Ok(Incident {
+fn incident_row(row: &dyn Columns) -> Result<(i64, Option<String>, Incident)> {
+    let incident = Incident {
         env: required(row.text(0)?, "env")?,
         start: Timestamp::from_millis(required(row.int(1)?, "start")?),
         end: row.int(2)?.map(Timestamp::from_millis),
         caused_by: row.int(3)?,
-    })
+    };
+    Ok((required(row.int(4)?, "app")?, row.text(5)?, incident))
 }

@@ -16,13 +16,11 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// Parses `day`, `week` or `month` in any letter case.
     pub fn parse(text: &str) -> Option<Bucket> {
-        match text {
-            "day" => Some(Bucket::Day),
-            "week" => Some(Bucket::Week),
-            "month" => Some(Bucket::Month),
-            _ => None,
-        }
+        [Bucket::Day, Bucket::Week, Bucket::Month]
+            .into_iter()
+            .find(|b| b.as_str().eq_ignore_ascii_case(text))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -49,7 +47,7 @@ impl Calendar {
     pub fn new(tz_name: &str) -> Result<Calendar, DomainError> {
         TimeZone::get(tz_name)
             .map(|tz| Calendar {
-                name: tz_name.to_owned(),
+                name: tz.iana_name().unwrap_or(tz_name).to_owned(),
                 tz,
             })
             .map_err(|_| {
@@ -57,45 +55,58 @@ impl Calendar {
             })
     }
 
-    /// The zone's name, as the request gave it.
+    /// The zone's IANA name (`America/Los_Angeles`, whatever the case sent).
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    fn zoned(&self, at: Timestamp) -> Zoned {
+    /// Whether the calendar covers an instant: every one up to
+    /// 9999-12-30T22:00Z, so that its date exists in every zone.
+    pub fn covers(&self, at: Timestamp) -> bool {
+        self.zoned(at).is_some()
+    }
+
+    fn zoned(&self, at: Timestamp) -> Option<Zoned> {
         jiff::Timestamp::from_millisecond(at.millis())
-            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-            .to_zoned(self.tz.clone())
+            .ok()
+            .map(|t| t.to_zoned(self.tz.clone()))
     }
 
     /// The first instant of a calendar day (midnight, or the first time
-    /// after a gap that skips it).
-    pub fn start_of(&self, date: Date) -> Timestamp {
-        let start = date
-            .to_zoned(self.tz.clone())
+    /// after a gap that skips it); none past the calendar's range.
+    pub fn start_of(&self, date: Date) -> Option<Timestamp> {
+        date.to_zoned(self.tz.clone())
             .and_then(|zoned| zoned.start_of_day())
-            .map(|zoned| zoned.timestamp().as_millisecond())
-            .unwrap_or_default();
-        Timestamp::from_millis(start)
+            .ok()
+            .map(|zoned| Timestamp::from_millis(zoned.timestamp().as_millisecond()))
     }
 
     /// The calendar day of an instant, as a number that orders like days.
+    /// Instants the calendar does not cover (never in a window) fall back
+    /// to their UTC day.
     pub fn day_of(&self, at: Timestamp) -> i64 {
-        let date = self.zoned(at).date();
-        i64::from(date.year()) * 10_000 + i64::from(date.month()) * 100 + i64::from(date.day())
+        match self.zoned(at) {
+            Some(zoned) => {
+                let date = zoned.date();
+                i64::from(date.year()) * 10_000
+                    + i64::from(date.month()) * 100
+                    + i64::from(date.day())
+            }
+            None => at.millis().div_euclid(86_400_000),
+        }
     }
 
     /// The calendar start of the bucket holding `at`.
-    fn bucket_date(&self, at: Timestamp, bucket: Bucket) -> Date {
-        let date = self.zoned(at).date();
-        match bucket {
+    fn bucket_date(&self, at: Timestamp, bucket: Bucket) -> Option<Date> {
+        let date = self.zoned(at)?.date();
+        Some(match bucket {
             Bucket::Day => date,
             Bucket::Week => {
                 let back = date.weekday().since(Weekday::Monday);
                 date.checked_sub(i64::from(back).days()).unwrap_or(date)
             }
             Bucket::Month => date.first_of_month(),
-        }
+        })
     }
 
     /// The starts of every bucket that meets `[from, to)`, ascending: the
@@ -112,10 +123,14 @@ impl Calendar {
             Bucket::Week => 1.week(),
             Bucket::Month => 1.month(),
         };
-        let mut date = self.bucket_date(from, bucket);
         let mut starts = Vec::new();
+        let Some(mut date) = self.bucket_date(from, bucket) else {
+            return Ok(starts);
+        };
         loop {
-            let start = self.start_of(date);
+            let Some(start) = self.start_of(date) else {
+                return Ok(starts);
+            };
             if start >= to && !starts.is_empty() {
                 return Ok(starts);
             }

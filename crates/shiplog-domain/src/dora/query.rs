@@ -47,19 +47,27 @@ impl DoraQuery {
             )
         })?;
         let instant = |name: &str| -> Result<Option<Timestamp>, DomainError> {
-            present(name)
-                .map(|text| parse_instant(&calendar, text).ok_or_else(|| {
-                    DomainError::bad_param(
-                        name,
-                        "expected an RFC 3339 date-time (2026-03-02T08:00:00Z) or a date (2026-03-02)",
-                    )
-                }))
-                .transpose()
+            let Some(text) = present(name) else {
+                return Ok(None);
+            };
+            let at = parse_instant(&calendar, text).ok_or_else(|| {
+                DomainError::bad_param(
+                    name,
+                    "expected an RFC 3339 date-time (2026-03-02T08:00:00Z) or a date (2026-03-02)",
+                )
+            })?;
+            if !calendar.covers(at) {
+                return Err(DomainError::bad_param(
+                    name,
+                    "the calendar covers instants up to 9999-12-30",
+                ));
+            }
+            Ok(Some(at))
         };
         let span = DEFAULT_DAYS * 86_400_000;
         let (from, to) = match (instant("from")?, instant("to")?) {
             (Some(from), Some(to)) => (from, to),
-            (Some(from), None) => (from, now.max(Timestamp::from_millis(from.millis() + 1))),
+            (Some(from), None) => (from, now),
             (None, Some(to)) => (Timestamp::from_millis(to.millis() - span), to),
             (None, None) => (Timestamp::from_millis(now.millis() - span), now),
         };
@@ -85,7 +93,10 @@ fn parse_instant(calendar: &Calendar, text: &str) -> Option<Timestamp> {
         return Some(instant);
     }
     let date: Date = text.parse().ok()?;
-    (text.len() == 10).then(|| calendar.start_of(date))
+    if text.len() != 10 {
+        return None;
+    }
+    calendar.start_of(date)
 }
 
 #[cfg(test)]
@@ -114,6 +125,8 @@ mod tests {
         assert_eq!(query.to.to_string(), "2026-06-01T12:00:00.000Z");
         assert_eq!(query.from.to_string(), "2026-03-03T12:00:00.000Z");
         assert_eq!(query.bucket, Bucket::Week);
+        assert_eq!(parse(&[("bucket", "Month")]).unwrap().bucket, Bucket::Month);
+        assert_eq!(parse(&[("tz", "america/los_angeles")]).unwrap().calendar.name(), "America/Los_Angeles");
         assert_eq!(query.benchmark_name, "2023");
         assert_eq!(query.app, None);
     }
@@ -140,5 +153,10 @@ mod tests {
         assert!(bad_param(parse(&[("tz", "Europe/Nowhere")])).contains("tz"));
         assert!(bad_param(parse(&[("from", "March")])).contains("from"));
         assert!(bad_param(parse(&[("to", "2026-02-30")])).contains("to"));
+        // `to` is now unless sent: a `from` after it is refused.
+        assert!(bad_param(parse(&[("from", "2100-01-01")])).contains("parameter to"));
+        // The calendar ends on 9999-12-30, whatever the zone.
+        assert!(bad_param(parse(&[("to", "9999-12-31")])).contains("parameter to"));
+        assert!(bad_param(parse(&[("from", "9999-12-31T12:00:00Z")])).contains("parameter from"));
     }
 }

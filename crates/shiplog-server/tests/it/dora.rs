@@ -1311,34 +1311,31 @@ async fn the_window_defaults_to_90_days() {
     assert!(last < to && to <= last + 7 * DAY);
 }
 
-/// A date is the start of that day in the zone up to the last day an RFC
-/// 3339 time names: `9999-12-31`, a common "no end" date, is
-/// 9999-12-31T00:00:00Z (the server takes `9999-12-31T23:59:59Z` as sent),
-/// never some other instant.
+/// The calendar covers every instant up to 9999-12-30 (the last day that
+/// exists in every zone): a window up to it is answered with its buckets,
+/// and a later date is `BadParam` naming it, never another instant.
 #[tokio::test]
-async fn the_last_date_of_the_calendar_is_the_start_of_that_day() {
+async fn the_calendar_ends_on_the_last_day_every_zone_has() {
     let app = TestApp::spawn().await;
-    let d = dora(&app, "from=9999-12-30&to=9999-12-31T23:59:59Z&bucket=day").await;
-    assert_eq!(d["to"], "9999-12-31T23:59:59.000Z");
-
     let answer = app
-        .get("/jdoe/dora?from=9999-12-01&to=9999-12-31&bucket=day")
+        .get("/jdoe/dora?from=9999-12-01&to=9999-12-30&bucket=day")
         .await;
     assert_ok(&answer);
     let d = &answer.json["dora"];
     assert_eq!(d["from"], "9999-12-01T00:00:00.000Z");
-    assert_eq!(d["to"], "9999-12-31T00:00:00.000Z");
+    assert_eq!(d["to"], "9999-12-30T00:00:00.000Z");
     assert_eq!(
         d["deployment_frequency"]["buckets"]
             .as_array()
             .map(Vec::len),
-        Some(30)
+        Some(29)
     );
-
-    // 31 December back 90 days: 1 December, 1 November, 2 October.
-    let d = dora(&app, "to=9999-12-31").await;
-    assert_eq!(d["to"], "9999-12-31T00:00:00.000Z");
-    assert_eq!(d["from"], "9999-10-02T00:00:00.000Z");
+    // 9999-12-31 does not exist in every zone: refused, never read as 1970.
+    for query in ["to=9999-12-31", "from=9999-12-30&to=9999-12-31T23:59:59Z"] {
+        let answer = app.get(&format!("/jdoe/dora?{query}")).await;
+        assert_error(&answer, 400, "BadParam");
+        assert!(answer.message().contains("parameter to"), "{}", answer.text);
+    }
 }
 
 /// `from` alone ends the window now (beyond.md §8: the default is "the 90
