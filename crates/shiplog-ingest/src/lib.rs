@@ -128,16 +128,45 @@ pub fn map(
     headers: &dyn Headers,
     body: &serde_json::Value,
 ) -> Result<Delivery, MapError> {
-    match provider {
-        Provider::Github => github::map(headers, body),
-        Provider::Gitlab => gitlab::map(headers, body),
-        Provider::Bitbucket => bitbucket::map(headers, body),
+    let delivery = match provider {
+        Provider::Github => github::map(headers, body)?,
+        Provider::Gitlab => gitlab::map(headers, body)?,
+        Provider::Bitbucket => bitbucket::map(headers, body)?,
+    };
+    check_delivery_id(&delivery.id)?;
+    Ok(delivery)
+}
+
+/// The longest delivery id kept. Providers send UUIDs; the signature does
+/// not cover headers, so anything else is refused rather than stored.
+pub const MAX_DELIVERY_ID: usize = 255;
+
+fn check_delivery_id(id: &str) -> Result<(), MapError> {
+    if id.len() > MAX_DELIVERY_ID || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(MapError(format!(
+            "The delivery id must be 1 to {MAX_DELIVERY_ID} visible ASCII characters"
+        )));
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_ids_are_short_visible_ascii() {
+        let body = serde_json::json!({"zen": "hi"});
+        let ping = |id: &str| {
+            let headers = [("X-GitHub-Event", "ping"), ("X-GitHub-Delivery", id)];
+            map(Provider::Github, &headers, &body)
+        };
+        assert!(ping(&"a".repeat(MAX_DELIVERY_ID)).is_ok());
+        for bad in ["a".repeat(MAX_DELIVERY_ID + 1), "with space".into(), "é".into()] {
+            let err = ping(&bad).unwrap_err();
+            assert!(err.0.contains("delivery id"), "{err:?}");
+        }
+    }
 
     #[test]
     fn headers_are_found_in_any_letter_case_from_lists_and_slices() {
