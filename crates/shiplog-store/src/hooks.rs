@@ -291,7 +291,12 @@ async fn apply<T: WriteTx>(
     command: Command,
 ) -> Result<Option<i64>> {
     match command {
-        Command::Create(event) => create_event(tx, account, actor, app, event).await.map(Some),
+        // A release the app already has (a tag CI also reported) is no
+        // change: the host must not see the delivery fail.
+        Command::Create(event) => match create_event(tx, account, actor, app, event).await {
+            Err(StoreError::Domain(DomainError::AlreadyExists(_))) => Ok(None),
+            other => other.map(Some),
+        },
         Command::Build {
             mut fields,
             parent_commit,

@@ -513,3 +513,32 @@ async fn a_delivery_may_be_five_mebibytes_and_no_more() {
     assert_error(&answer, 413, "PayloadTooLarge");
     assert_eq!(all_events(&app, "shop").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_release_the_app_already_has_is_no_change() {
+    let app = TestApp::spawn().await;
+    let secret = configure(&app, "github", json!({})).await;
+    let release = json!({
+        "action": "published",
+        "release": {"tag_name": "v1.2.0", "target_commitish": SHA, "author": {"login": "mona"}},
+        "repository": repository()
+    });
+    let first = github(&app, &secret, "release", "r-1", &release).await;
+    assert_ok(&first);
+    assert_eq!(ids(&first).len(), 1);
+    // Another delivery of the same tag (say, the release edited and
+    // published again) is answered 200 and records nothing.
+    let again = github(&app, &secret, "release", "r-2", &release).await;
+    assert_ok(&again);
+    assert_eq!(again.json["duplicate"], false);
+    assert_eq!(ids(&again), Vec::<String>::new());
+    let releases = list_all(
+        &app,
+        "/jdoe/apps/shop/events?filter_name=EventType&filter_event_type=Release",
+        "events",
+    )
+    .await;
+    assert_eq!(releases.len(), 1);
+    assert_eq!(releases[0]["release_version"], "v1.2.0");
+    assert_eq!(releases[0]["commit_id"], SHA);
+}
