@@ -1,8 +1,10 @@
-//! The command line: `serve`, and the management of users, tokens and
-//! webhooks.
+//! The command line: `serve` and the management of users, tokens and
+//! webhooks, which work on the database; and the commands of CI jobs, which
+//! talk to a server over HTTP (`crate::client_cli`).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::client_cli::ClientCommand;
 use crate::startup::{DEFAULT_DATABASE, ServerSettings};
 
 #[derive(Debug, Parser)]
@@ -12,6 +14,56 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments, exiting with clap's message on an
+    /// error, `--help` or `--version`.
+    pub fn parse_grouped() -> Cli {
+        let matches = grouped_help(Cli::command()).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+    }
+}
+
+/// The top-level help lists the commands in two groups: those that work on
+/// the database, where it is, and those that talk to a server, from
+/// anywhere. The groups follow the enums, so a new command lands in its
+/// group by itself.
+fn grouped_help(command: clap::Command) -> clap::Command {
+    let listed: Vec<(String, String, bool)> = command
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set())
+        .map(|sub| {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let name = sub.get_name().to_owned();
+            let remote = ClientCommand::has_subcommand(&name);
+            (name, about, remote)
+        })
+        .collect();
+    let width = listed
+        .iter()
+        .map(|(name, ..)| name.len())
+        .max()
+        .unwrap_or(0);
+    let group = |remote: bool| -> String {
+        listed
+            .iter()
+            .filter(|(.., r)| *r == remote)
+            .map(|(name, about, _)| format!("  {name:<width$}  {about}\n"))
+            .collect()
+    };
+    let template = format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n\
+         Server and database (run where the database is; SHIPLOG_DATABASE_URL):\n{}\n\
+         CI client (talk to a server over HTTP; SHIPLOG_URL, SHIPLOG_TOKEN, SHIPLOG_ACCOUNT, SHIPLOG_APP):\n{}\n\
+         Options:\n{{options}}\n\n\
+         Run `shiplog COMMAND --help` for a command's options and an example.\n",
+        group(false),
+        group(true)
+    );
+    command.help_template(template)
+}
+
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
@@ -27,6 +79,8 @@ pub enum Command {
     Hook(HookCommand),
     /// Print the OpenAPI description of the API (as served at /-/openapi.json).
     Openapi,
+    #[command(flatten)]
+    Client(ClientCommand),
 }
 
 #[derive(Debug, Args)]
@@ -121,8 +175,11 @@ pub enum TokenCommand {
 #[derive(Debug, Args)]
 pub struct PublicUrlArg {
     /// The server's public base URL, which providers deliver to.
+    // An id of its own: `url` is the database's, flattened beside it.
     #[arg(
+        id = "public_url",
         long = "public-url",
+        value_name = "URL",
         env = "SHIPLOG_PUBLIC_URL",
         default_value = "http://127.0.0.1:8080"
     )]

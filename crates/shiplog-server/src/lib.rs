@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod client_cli;
 pub mod database;
 pub mod error;
 pub mod extract;

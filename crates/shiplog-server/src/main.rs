@@ -1,13 +1,14 @@
 //! The `shiplog` binary: parses the command line and hands over.
 
-use clap::Parser;
+use std::process::ExitCode;
+
 use shiplog_server::cli::{Cli, Command, HookCommand, TokenCommand, UserCommand};
 use shiplog_server::{admin, startup::RunningServer};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse_grouped();
     match cli.command {
         Command::Serve(args) => {
             init_logging(args.log_json);
@@ -56,8 +57,13 @@ async fn main() -> anyhow::Result<()> {
             println!("Revoked token {token_id} of {user}.");
         }
         Command::Hook(command) => hook_command(command).await?,
+        Command::Client(command) => {
+            return Ok(ExitCode::from(
+                shiplog_server::client_cli::run(command).await,
+            ));
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn hook_command(command: HookCommand) -> anyhow::Result<()> {

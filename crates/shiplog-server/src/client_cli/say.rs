@@ -1,0 +1,35 @@
+//! What the commands tell people, on standard error, so that standard
+//! output carries only what a script reads: event ids, tables, JSON.
+
+use std::io::Write;
+
+pub fn note(message: &str) {
+    eprintln!("shiplog: {message}");
+}
+
+pub fn warn(message: &str) {
+    eprintln!("shiplog: warning: {message}");
+}
+
+pub fn error(message: &str) {
+    eprintln!("shiplog: error: {message}");
+}
+
+/// A line on standard output. A reader that went away (`| head`) is not an
+/// error worth a panic: the process ends quietly, as `cat` would.
+pub fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
+/// A new event's id, alone on its line of standard output, so that
+/// `ID=$(shiplog build start)` works.
+pub fn created(kind: &str, event_id: i64) {
+    out(&event_id.to_string());
+    note(&format!("recorded {kind} {event_id}"));
+}
