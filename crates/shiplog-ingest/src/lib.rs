@@ -162,7 +162,11 @@ mod tests {
             map(Provider::Github, &headers, &body)
         };
         assert!(ping(&"a".repeat(MAX_DELIVERY_ID)).is_ok());
-        for bad in ["a".repeat(MAX_DELIVERY_ID + 1), "with space".into(), "é".into()] {
+        for bad in [
+            "a".repeat(MAX_DELIVERY_ID + 1),
+            "with space".into(),
+            "é".into(),
+        ] {
             let err = ping(&bad).unwrap_err();
             assert!(err.0.contains("delivery id"), "{err:?}");
         }
