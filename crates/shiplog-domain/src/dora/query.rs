@@ -126,7 +126,13 @@ mod tests {
         assert_eq!(query.from.to_string(), "2026-03-03T12:00:00.000Z");
         assert_eq!(query.bucket, Bucket::Week);
         assert_eq!(parse(&[("bucket", "Month")]).unwrap().bucket, Bucket::Month);
-        assert_eq!(parse(&[("tz", "america/los_angeles")]).unwrap().calendar.name(), "America/Los_Angeles");
+        assert_eq!(
+            parse(&[("tz", "america/los_angeles")])
+                .unwrap()
+                .calendar
+                .name(),
+            "America/Los_Angeles"
+        );
         assert_eq!(query.benchmark_name, "2023");
         assert_eq!(query.app, None);
     }
