@@ -67,6 +67,9 @@ fn grouped_help(command: clap::Command) -> clap::Command {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
+    #[command(
+        after_help = "Example: shiplog serve --listen 0.0.0.0:8080 --public-url https://shiplog.example.com"
+    )]
     Serve(ServeArgs),
     /// Manage users (each user owns the account of the same name).
     #[command(subcommand)]
@@ -78,6 +81,7 @@ pub enum Command {
     #[command(subcommand)]
     Hook(HookCommand),
     /// Print the OpenAPI description of the API (as served at /-/openapi.json).
+    #[command(after_help = "Example: shiplog openapi > openapi.json")]
     Openapi,
     #[command(flatten)]
     Client(ClientCommand),
@@ -139,6 +143,7 @@ impl From<ServeArgs> for ServerSettings {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user and print its first API token.
+    #[command(after_help = "Example: shiplog user add jdoe")]
     Add {
         name: String,
         #[command(flatten)]
@@ -149,6 +154,7 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a new token for a user and print it (shown only once).
+    #[command(after_help = "Example: shiplog token add jdoe --label ci")]
     Add {
         user: String,
         /// A note to recognise the token by.
@@ -158,12 +164,14 @@ pub enum TokenCommand {
         database: DatabaseArg,
     },
     /// List a user's tokens (ids and dates, never the secrets).
+    #[command(after_help = "Example: shiplog token list jdoe")]
     List {
         user: String,
         #[command(flatten)]
         database: DatabaseArg,
     },
     /// Revoke a token; it stops working at once.
+    #[command(after_help = "Example: shiplog token revoke jdoe 3")]
     Revoke {
         user: String,
         token_id: i64,
@@ -208,6 +216,7 @@ pub enum HookCommand {
         database: DatabaseArg,
     },
     /// List an account's hooks (never their secrets).
+    #[command(after_help = "Example: shiplog hook list jdoe")]
     List {
         account: String,
         #[command(flatten)]
@@ -216,10 +225,46 @@ pub enum HookCommand {
         database: DatabaseArg,
     },
     /// Remove an account's hook of a provider; its deliveries are refused.
+    #[command(after_help = "Example: shiplog hook remove jdoe github")]
     Remove {
         account: String,
         provider: String,
         #[command(flatten)]
         database: DatabaseArg,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example() {
+        fn leaves<'a>(command: &'a clap::Command, out: &mut Vec<&'a clap::Command>) {
+            if command.has_subcommands() {
+                command.get_subcommands().for_each(|sub| leaves(sub, out));
+            } else {
+                out.push(command);
+            }
+        }
+        let cli = Cli::command();
+        let mut all = Vec::new();
+        leaves(&cli, &mut all);
+        let missing: Vec<&str> = all
+            .iter()
+            .filter(|leaf| {
+                let help = leaf.get_after_help().map(|h| h.to_string());
+                !help.is_some_and(|help| help.contains("shiplog "))
+            })
+            .map(|leaf| leaf.get_name())
+            .collect();
+        assert!(missing.is_empty(), "no example: {missing:?}");
+    }
 }

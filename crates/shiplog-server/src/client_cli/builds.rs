@@ -166,37 +166,12 @@ pub async fn start(args: BuildStartArgs) -> u8 {
     let session = Session::open(&args.server);
     let job = Job::here(&args.job);
     let build = NewEvent::Build(running_build(&job, args.parent, Timestamp::now()));
-    record(&session, &build).await
-}
-
-/// Records one event and prints its id.
-pub async fn record(session: &Session, event: &NewEvent) -> u8 {
-    let result = session.create(event).await;
-    if let Ok(id) = result {
-        say::created(event.kind(), id);
-    }
-    session.conclude(&format!("the {}", event.kind()), result)
-}
-
-/// The id of the event to finish, as a script passes it on. An empty one
-/// means its start was not recorded.
-pub fn event_id(session: &Session, kind: &str, id: &str) -> Result<i64, u8> {
-    let id = id.trim();
-    if id.is_empty() {
-        let failure = super::session::Failure::Skipped(format!(
-            "no {kind} id was given (its start was not recorded)"
-        ));
-        return Err(session.conclude(&format!("the end of the {kind}"), Err::<(), _>(failure)));
-    }
-    id.parse().map_err(|_| {
-        say::error(&format!("{id:?} is not an event id"));
-        super::session::EXIT_FAILED
-    })
+    session.record(&build).await
 }
 
 pub async fn finish(args: BuildFinishArgs) -> u8 {
     let session = Session::open(&args.server);
-    let id = match event_id(&session, "BUILD", &args.id) {
+    let id = match session.event_id("BUILD", &args.id) {
         Ok(id) => id,
         Err(code) => return code,
     };
@@ -232,7 +207,7 @@ pub async fn release(args: ReleaseArgs) -> u8 {
         parent_event_id: args.build,
         release_version: args.version,
     };
-    record(&session, &NewEvent::Release(release)).await
+    session.record(&NewEvent::Release(release)).await
 }
 
 pub async fn push(args: PushArgs) -> u8 {
@@ -243,5 +218,5 @@ pub async fn push(args: PushArgs) -> u8 {
     } else {
         NewEvent::Push(commit)
     };
-    record(&session, &event).await
+    session.record(&event).await
 }

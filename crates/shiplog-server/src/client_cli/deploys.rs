@@ -7,7 +7,6 @@ use clap::{Args, Subcommand};
 use shiplog_client::api::{DeployEventIn, EventUpdateIn};
 use shiplog_domain::{DeploymentStatus, Timestamp};
 
-use super::builds::{event_id, record};
 use super::job::{Job, JobArgs};
 use super::say;
 use super::session::{NewEvent, ServerArgs, Session};
@@ -162,11 +161,11 @@ pub async fn command(command: DeployCommand) -> u8 {
         DeployCommand::Start(args) => {
             let session = Session::open(&args.server);
             let deploy = in_progress(&args.target, &args.job, Timestamp::now());
-            record(&session, &NewEvent::Deploy(deploy)).await
+            session.record(&NewEvent::Deploy(deploy)).await
         }
         DeployCommand::Finish(args) => {
             let session = Session::open(&args.server);
-            let id = match event_id(&session, "DEPLOY", &args.id) {
+            let id = match session.event_id("DEPLOY", &args.id) {
                 Ok(id) => id,
                 Err(code) => return code,
             };

@@ -6,7 +6,6 @@ use shiplog_client::api::{EventUpdateIn, IncidentEventIn};
 use shiplog_domain::Timestamp;
 use shiplog_domain::event::IncidentStatus;
 
-use super::builds::{event_id, record};
 use super::say;
 use super::session::{NewEvent, ServerArgs, Session};
 
@@ -71,11 +70,11 @@ pub async fn command(command: IncidentCommand) -> u8 {
                 incident_start: args.start,
                 ..IncidentEventIn::default()
             };
-            record(&session, &NewEvent::Incident(incident)).await
+            session.record(&NewEvent::Incident(incident)).await
         }
         IncidentCommand::Resolve(args) => {
             let session = Session::open(&args.server);
-            let id = match event_id(&session, "INCIDENT", &args.id) {
+            let id = match session.event_id("INCIDENT", &args.id) {
                 Ok(id) => id,
                 Err(code) => return code,
             };

@@ -87,39 +87,3 @@ pub async fn run(command: ClientCommand) -> u8 {
         ClientCommand::Dora(args) => dora::command(args).await,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn every_command_line_is_well_formed() {
-        crate::cli::Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn every_client_command_has_an_example() {
-        let cli = crate::cli::Cli::command();
-        let mut missing = Vec::new();
-        for command in cli.get_subcommands() {
-            if !<super::ClientCommand as clap::Subcommand>::has_subcommand(command.get_name()) {
-                continue;
-            }
-            let leaves: Vec<&clap::Command> = if command.has_subcommands() {
-                command.get_subcommands().collect()
-            } else {
-                vec![command]
-            };
-            for leaf in leaves {
-                let help = leaf
-                    .get_after_help()
-                    .map(|h| h.to_string())
-                    .unwrap_or_default();
-                if !help.contains("shiplog ") {
-                    missing.push(leaf.get_name().to_owned());
-                }
-            }
-        }
-        assert!(missing.is_empty(), "no example: {missing:?}");
-    }
-}

@@ -30,6 +30,10 @@ pub fn out(line: &str) {
 /// A new event's id, alone on its line of standard output, so that
 /// `ID=$(shiplog build start)` works.
 pub fn created(kind: &str, event_id: i64) {
-    out(&event_id.to_string());
+    // Unlike a listing's, a reader gone away must not stop a wrapped
+    // command from running or its event from being ended.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{event_id}").and_then(|()| stdout.flush());
+    drop(stdout);
     note(&format!("recorded {kind} {event_id}"));
 }

@@ -210,6 +210,32 @@ impl Session {
         Ok(self.app()?.update_event(event_id, update).await?)
     }
 
+    /// Records one event and prints its id; the exit status of a command
+    /// of its own that does only that.
+    pub async fn record(&self, event: &NewEvent) -> u8 {
+        let result = self.create(event).await;
+        if let Ok(id) = result {
+            say::created(event.kind(), id);
+        }
+        self.conclude(&format!("the {}", event.kind()), result)
+    }
+
+    /// The id of the `kind` event to end, as a script passes it on; an
+    /// empty one means its start was not recorded. `Err` is the exit status.
+    pub fn event_id(&self, kind: &str, id: &str) -> Result<i64, u8> {
+        let id = id.trim();
+        if id.is_empty() {
+            let failure = Failure::Skipped(format!(
+                "no {kind} id was given (its start was not recorded)"
+            ));
+            return Err(self.conclude(&format!("the end of the {kind}"), Err::<(), _>(failure)));
+        }
+        id.parse().map_err(|_| {
+            say::error(&format!("{id:?} is not an event id"));
+            EXIT_FAILED
+        })
+    }
+
     /// The exit status of a command of its own (not wrapping another) whose
     /// `what` ended with `result`: a tolerated failure is a warning.
     pub fn conclude<T>(&self, what: &str, result: Result<T, Failure>) -> u8 {

@@ -14,7 +14,7 @@ use shiplog_domain::Timestamp;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::say;
-use super::session::{NewEvent, Session};
+use super::session::{EXIT_FAILED, Failure, NewEvent, Session};
 
 /// How a wrapped command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +154,7 @@ pub async fn wrapped(
         Ok(signals) => signals,
         Err(err) => {
             say::error(&format!("cannot catch signals: {err}"));
-            return super::session::EXIT_FAILED;
+            return EXIT_FAILED;
         }
     };
     let started = signals.during(session.create(&running)).await;
@@ -167,7 +167,7 @@ pub async fn wrapped(
             say::warn(&format!("the {kind} was not recorded: {failure}"));
             // Only an outage may be over by the end; a refusal or a missing
             // configuration would be met again.
-            if !matches!(failure, super::session::Failure::Unreachable(_)) {
+            if !matches!(failure, Failure::Unreachable(_)) {
                 let outcome = run_or_skip(command, &mut signals).await;
                 return outcome.exit_code();
             }
@@ -189,13 +189,10 @@ pub async fn wrapped(
             .map(drop),
         None => {
             let late = ending.late(&running, outcome, end);
-            match signals.during(session.create(&late)).await {
-                Ok(id) => {
-                    say::created(kind, id);
-                    Ok(())
-                }
-                Err(failure) => Err(failure),
-            }
+            signals
+                .during(session.create(&late))
+                .await
+                .map(|id| say::created(kind, id))
         }
     };
     let what = match recorded {
