@@ -13,6 +13,7 @@ use std::fmt;
 use std::time::Duration;
 
 use clap::Args;
+use clap::builder::FalseyValueParser;
 use shiplog_client::api::{
     AppIn, BuildEventIn, CommitFieldsIn, DeployEventIn, EventOut, EventUpdateIn, IncidentEventIn,
     ReleaseEventIn,
@@ -49,7 +50,8 @@ pub struct ServerArgs {
     #[arg(long, env = "SHIPLOG_APP", value_name = "APP")]
     pub app: Option<String>,
     /// Fail when the event cannot be recorded, instead of warning.
-    #[arg(long, env = "SHIPLOG_STRICT")]
+    // As a variable, empty, `0`, `false`, `no` and `off` are off.
+    #[arg(long, env = "SHIPLOG_STRICT", value_parser = FalseyValueParser::new())]
     pub strict: bool,
     /// How long each call keeps retrying while shiplog is unreachable or
     /// answers 503.
@@ -57,9 +59,23 @@ pub struct ServerArgs {
         long,
         env = "SHIPLOG_RETRY_FOR",
         value_name = "SECONDS",
-        default_value_t = 10.0
+        default_value_t = DEFAULT_RETRY_FOR,
+        value_parser = seconds
     )]
     pub retry_for: f64,
+}
+
+const DEFAULT_RETRY_FOR: f64 = 10.0;
+
+/// A number of seconds, 0 or more; an empty variable is the default.
+fn seconds(text: &str) -> Result<f64, String> {
+    if text.trim().is_empty() {
+        return Ok(DEFAULT_RETRY_FOR);
+    }
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(seconds),
+        _ => Err("expected a number of seconds, 0 or more".to_owned()),
+    }
 }
 
 /// Why an event was not recorded.
@@ -159,7 +175,9 @@ impl Session {
             (_, None, _) => Err(missing("SHIPLOG_TOKEN (or --token)")),
             (_, _, None) => Err(missing("SHIPLOG_ACCOUNT (or --account)")),
             (Some(url), Some(token), Some(account)) => Client::new(&url, &token, &account)
-                .map(|client| client.with_retry(retry(args.retry_for)))
+                .map(|client| {
+                    client.with_retry(Retry::within(Duration::from_secs_f64(args.retry_for)))
+                })
                 .map_err(|err| err.to_string()),
         };
         Session {
@@ -251,15 +269,6 @@ impl Session {
             }
         }
     }
-}
-
-fn retry(seconds: f64) -> Retry {
-    let seconds = if seconds.is_finite() {
-        seconds.max(0.0)
-    } else {
-        0.0
-    };
-    Retry::within(Duration::from_secs_f64(seconds))
 }
 
 /// The server's answer when the app does not exist.

@@ -335,6 +335,15 @@ async fn a_start_that_was_not_recorded_leaves_nothing_to_finish_and_fails_only_w
         .run(&["build", "finish", "", "--status", "Success", "--strict"])
         .await;
     assert_eq!(strict.code, Some(1), "{strict:?}");
+    // The variable: empty or a false word is off, anything else on.
+    for (value, code) in [("", 0), ("false", 0), ("0", 0), ("true", 1), ("1", 1)] {
+        let ran = Job::new(&server, "web")
+            .var("SHIPLOG_STRICT", value)
+            .var("SHIPLOG_RETRY_FOR", "")
+            .run(&["build", "finish", "", "--status", "Success"])
+            .await;
+        assert_eq!(ran.code, Some(code), "SHIPLOG_STRICT={value:?}: {ran:?}");
+    }
 }
 
 #[tokio::test]
