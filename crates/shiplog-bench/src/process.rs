@@ -114,8 +114,77 @@ fn tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
+/// CPU time used so far, in clock ticks (`USER_HZ`, 100 per second on
+/// Linux): by the whole machine, and by the processes `pids` (this one
+/// with `std::process::id()`).
+#[derive(Clone, Copy, Debug)]
+pub struct CpuTicks {
+    machine: u64,
+    processes: u64,
+}
+
+impl CpuTicks {
+    pub fn now(pids: &[u32]) -> Option<CpuTicks> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().next()?.strip_prefix("cpu ")?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        // user, nice, system, (idle, iowait), irq, softirq, steal; guest
+        // time is already counted in user.
+        let machine = [0, 1, 2, 5, 6, 7]
+            .iter()
+            .map(|&i| fields.get(i).copied().unwrap_or(0))
+            .sum();
+        let mut processes = 0;
+        for pid in pids {
+            processes += process_ticks(*pid)?;
+        }
+        Some(CpuTicks { machine, processes })
+    }
+
+    /// Cores that processes other than the ones sampled kept busy on
+    /// average since `earlier`, over `elapsed`.
+    pub fn others_since(&self, earlier: &CpuTicks, elapsed: Duration) -> f64 {
+        let machine = self.machine.saturating_sub(earlier.machine);
+        let ours = self.processes.saturating_sub(earlier.processes);
+        machine.saturating_sub(ours) as f64 / 100.0 / elapsed.as_secs_f64().max(1e-3)
+    }
+}
+
+/// utime + stime of a process (every thread), in clock ticks.
+fn process_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// A loopback address with a port that was free a moment ago.
 pub fn free_loopback_addr() -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_from_proc() {
+        let pids = [std::process::id()];
+        let before = CpuTicks::now(&pids).expect("/proc/stat and /proc/self/stat");
+        let spin = Instant::now();
+        let mut x = 0u64;
+        while spin.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        let after = CpuTicks::now(&pids).expect("readable again");
+        assert!(after.processes >= before.processes && after.machine >= before.machine);
+        assert!(after.others_since(&before, spin.elapsed()) >= 0.0, "{x}");
+    }
 }

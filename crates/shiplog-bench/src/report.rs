@@ -19,6 +19,10 @@ pub struct Figures {
     pub first_error: Option<String>,
     pub peak_rss: Option<u64>,
     pub requests: u64,
+    /// Cores kept busy by processes other than the server and the
+    /// benchmark during the run (warm-up included): other work on the
+    /// machine that the figures shared it with.
+    pub others_cpu: Option<f64>,
 }
 
 impl Figures {
@@ -35,6 +39,7 @@ impl Figures {
             first_error: outcome.first_error.clone(),
             peak_rss,
             requests: all.count(),
+            others_cpu: None,
         }
     }
 }
@@ -117,6 +122,13 @@ impl ScenarioReport {
                 f.peak_rss.unwrap_or(0) as f64
             ),
         );
+        if let (Some(a), Some(b)) = (s.others_cpu, f.others_cpu) {
+            let _ = writeln!(
+                out,
+                "\nOther processes on the machine meanwhile: {a:.2} cores during shiplog's run, \
+                 {b:.2} during the floor's."
+            );
+        }
         for (name, f) in [("shiplog", s), ("floor", f)] {
             if let Some(err) = &f.first_error {
                 let _ = writeln!(out, "\n{name}'s first connection error: `{err}`");

@@ -19,7 +19,7 @@ use shiplog_store::{Access, Account, Store, StoreError};
 
 use crate::dora::{self, AppPlan, Step};
 use crate::loadgen::{self, Load, Request};
-use crate::process::{Server, free_loopback_addr};
+use crate::process::{CpuTicks, Server, free_loopback_addr};
 use crate::report::{Figures, ScenarioReport, Target, mib, ms, targets_markdown};
 use crate::workload::Workload;
 
@@ -482,6 +482,8 @@ async fn measure_one(
     mut server: Server,
 ) -> anyhow::Result<Figures> {
     let resets = server.reset_peak_rss();
+    let pids = [std::process::id(), server.pid()];
+    let (cpu_before, started) = (CpuTicks::now(&pids), Instant::now());
     let outcome = loadgen::run(Load {
         addr: server.addr,
         connections: scenario.connections,
@@ -492,17 +494,23 @@ async fn measure_one(
     })
     .await?;
     server.ensure_alive()?;
+    let others_cpu = match (cpu_before, CpuTicks::now(&pids)) {
+        (Some(before), Some(after)) => Some(after.others_since(&before, started.elapsed())),
+        _ => None,
+    };
     let peak = if resets { server.peak_rss() } else { None };
-    let f = Figures::from_outcome(&outcome, peak);
+    let mut f = Figures::from_outcome(&outcome, peak);
+    f.others_cpu = others_cpu;
     eprintln!(
-        "{:>13} {:>8}: {:>8.0} req/s  p50 {:>10}  p99 {:>10}  non-2xx {:>6}  peak RSS {}",
+        "{:>13} {:>8}: {:>8.0} req/s  p50 {:>10}  p99 {:>10}  non-2xx {:>6}  peak RSS {}  others' CPU {}",
         scenario.name,
         server.name,
         f.requests_per_second,
         ms(f.p50),
         ms(f.p99),
         f.non_2xx,
-        mib(f.peak_rss)
+        mib(f.peak_rss),
+        others_cpu.map_or("n/a".into(), |c| format!("{c:.2} cores"))
     );
     drop(server);
     // Let the machine settle (closed connections, TIME_WAIT sockets).
