@@ -83,15 +83,9 @@ pub struct PushArgs {
 }
 
 fn terminal_build_status(text: &str) -> Result<BuildStatus, String> {
-    const TERMINAL: [BuildStatus; 4] = [
-        BuildStatus::Success,
-        BuildStatus::Failed,
-        BuildStatus::TimedOut,
-        BuildStatus::Cancelled,
-    ];
     BuildStatus::parse(text)
-        .filter(|status| TERMINAL.contains(status))
-        .ok_or_else(|| "expected Success, Failed, TimedOut or Cancelled".to_owned())
+        .filter(|status| status.is_terminal())
+        .ok_or_else(|| super::expected_one_of(BuildStatus::TERMINAL.iter().map(|s| s.as_str())))
 }
 
 /// A BUILD of `job`, running since `start`.

@@ -83,14 +83,11 @@ pub struct DeployFinishArgs {
 }
 
 fn terminal_deployment_status(text: &str) -> Result<DeploymentStatus, String> {
-    const TERMINAL: [DeploymentStatus; 3] = [
-        DeploymentStatus::Ok,
-        DeploymentStatus::Failed,
-        DeploymentStatus::Aborted,
-    ];
     DeploymentStatus::parse(text)
-        .filter(|status| TERMINAL.contains(status))
-        .ok_or_else(|| "expected Ok, Failed or Aborted".to_owned())
+        .filter(|status| status.is_terminal())
+        .ok_or_else(|| {
+            super::expected_one_of(DeploymentStatus::TERMINAL.iter().map(|s| s.as_str()))
+        })
 }
 
 fn in_progress(target: &DeployTarget, flags: &JobArgs, start: Timestamp) -> DeployEventIn {

@@ -87,3 +87,13 @@ pub async fn run(command: ClientCommand) -> u8 {
         ClientCommand::Dora(args) => dora::command(args).await,
     }
 }
+
+/// The message of a flag that takes one of `accepted`: "expected A, B or C".
+fn expected_one_of<'a>(accepted: impl Iterator<Item = &'a str>) -> String {
+    let accepted: Vec<&str> = accepted.collect();
+    match accepted.split_last() {
+        Some((last, [])) => format!("expected {last}"),
+        Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+        None => "expected nothing".to_owned(),
+    }
+}
