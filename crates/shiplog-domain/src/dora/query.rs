@@ -87,6 +87,35 @@ impl DoraQuery {
     }
 }
 
+impl DoraQuery {
+    /// The query's window with the start of each of its buckets;
+    /// `BadParam` naming `bucket` when it holds too many.
+    pub fn window(&self) -> Result<super::Window, DomainError> {
+        Ok(super::Window {
+            from: self.from,
+            to: self.to,
+            bucket_starts: self
+                .calendar
+                .bucket_starts(self.from, self.to, self.bucket)?,
+        })
+    }
+
+    /// The metrics of a scope's facts over `window`, and their levels by
+    /// the query's benchmark set.
+    pub fn evaluate(
+        &self,
+        window: &super::Window,
+        deployments: &[super::Deployment],
+        incidents: &[super::Incident],
+    ) -> (super::Metrics, super::Levels) {
+        let metrics = super::metrics(deployments, incidents, window, |at| {
+            self.calendar.day_of(at)
+        });
+        let levels = metrics.levels(self.benchmark);
+        (metrics, levels)
+    }
+}
+
 /// An RFC 3339 instant, or the start of a `YYYY-MM-DD` day in the zone.
 fn parse_instant(calendar: &Calendar, text: &str) -> Option<Timestamp> {
     if let Some(instant) = Timestamp::parse(text) {

@@ -7,7 +7,6 @@ use shiplog_api::dora::DoraScope;
 use shiplog_api::{DoraEnvelope, DoraOut};
 use shiplog_domain::Timestamp;
 use shiplog_domain::dora::query::DoraQuery;
-use shiplog_domain::dora::{self, Window};
 
 use super::json;
 use crate::error::ApiError;
@@ -25,21 +24,14 @@ pub async fn get(
     params: Params,
 ) -> Result<Response, ApiError> {
     let query = DoraQuery::parse(|name| params.get(name), Timestamp::now())?;
-    let window = Window {
-        from: query.from,
-        to: query.to,
-        bucket_starts: query
-            .calendar
-            .bucket_starts(query.from, query.to, query.bucket)?,
-    };
+    // Checked before the database is read: a window of too many buckets
+    // is refused at once.
+    let window = query.window()?;
     let facts = state
         .store
         .dora_facts(&account, query.app.as_deref(), query.env.as_deref())
         .await?;
-    let metrics = dora::metrics(&facts.deployments, &facts.incidents, &window, |at| {
-        query.calendar.day_of(at)
-    });
-    let levels = metrics.levels(query.benchmark);
+    let (metrics, levels) = query.evaluate(&window, &facts.deployments, &facts.incidents);
     let scope = DoraScope {
         app: query.app,
         envs: facts.envs,
