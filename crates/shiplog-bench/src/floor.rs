@@ -9,6 +9,14 @@
 //! serialises it on every call, as its ListEvents does with its page: what
 //! it measures is the HTTP exchange, the token check and the JSON of the
 //! answer, not the reading of facts and the computing of metrics.
+//!
+//! Its GitHub hook (`POST /:username/hooks/github`, given `--hook-secret`)
+//! does what any receiver of signed deliveries must: it reads the raw body,
+//! checks `X-Hub-Signature-256` (HMAC-SHA256 with the secret, compared in
+//! constant time), requires `X-GitHub-Event` and `X-GitHub-Delivery`,
+//! parses the JSON, and answers a delivery answer of shiplog's shape with
+//! a counter for the event id. It maps nothing, stores nothing and keeps
+//! no record of delivery ids.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -16,11 +24,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::Value;
+use shiplog_api::hooks::DeliveryOut;
 use shiplog_api::{DoraEnvelope, EventOut};
 use shiplog_domain::{
     BuildStatus, Event, EventFields, EventType, RepoProvider, Timestamp, event::CommitFields,
@@ -31,16 +40,20 @@ pub struct Floor {
     next_id: AtomicI64,
     page: Vec<EventOut>,
     dora: DoraEnvelope,
+    hook_secret: Option<String>,
 }
 
 type Shared = Arc<Floor>;
 
-pub fn router(token: String) -> Router {
+/// The floor's routes; deliveries to its GitHub hook are refused without
+/// `hook_secret`.
+pub fn router(token: String, hook_secret: Option<String>) -> Router {
     let floor = Arc::new(Floor {
         token,
         next_id: AtomicI64::new(1),
         page: sample_page(),
         dora: crate::dora::floor_answer(Timestamp::now()),
+        hook_secret,
     });
     Router::new()
         .route("/-/health", get(|| async { "ok" }))
@@ -52,6 +65,7 @@ pub fn router(token: String) -> Router {
         )
         .route("/{username}/apps/{app}/events/buildEvent", put(create))
         .route("/{username}/dora", get(dora))
+        .route("/{username}/hooks/github", post(deliver))
         .with_state(floor)
 }
 
@@ -125,6 +139,33 @@ async fn dora(State(floor): State<Shared>, uri: Uri) -> Response {
         StatusCode::OK,
         serde_json::to_vec(&floor.dora).unwrap_or_default(),
     )
+}
+
+async fn deliver(State(floor): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let authentic = floor
+        .hook_secret
+        .as_deref()
+        .is_some_and(|secret| crate::hooks::verify(secret, header("X-Hub-Signature-256"), &body));
+    if !authentic {
+        return error(StatusCode::UNAUTHORIZED, "AuthenticationFailed");
+    }
+    let (Some(_event), Some(delivery)) = (header("X-GitHub-Event"), header("X-GitHub-Delivery"))
+    else {
+        return error(StatusCode::BAD_REQUEST, "BadParam");
+    };
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(_)) => {}
+        _ => return error(StatusCode::BAD_REQUEST, "MalformedRequest"),
+    }
+    let id = floor.next_id.fetch_add(1, Ordering::Relaxed);
+    let body = serde_json::to_vec(&DeliveryOut {
+        delivery: delivery.to_owned(),
+        event_ids: vec![id.to_string()],
+        duplicate: false,
+        ignored: None,
+    });
+    json(StatusCode::OK, body.unwrap_or_default())
 }
 
 /// Ten events as ListEvents returns them: pushes and builds on one branch.

@@ -22,7 +22,21 @@ pub struct Request {
 impl Request {
     /// A request with a JSON body (or none) to `path_and_query`.
     pub fn new(method: &str, path_and_query: &str, body: Option<&[u8]>, class: usize) -> Request {
+        Request::with_headers(method, path_and_query, &[], body, class)
+    }
+
+    /// As [`Request::new`], with more headers.
+    pub fn with_headers(
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        class: usize,
+    ) -> Request {
         let mut bytes = format!("{method} {path_and_query} HTTP/1.1\r\nhost: 127.0.0.1\r\n");
+        for (name, value) in headers {
+            bytes.push_str(&format!("{name}: {value}\r\n"));
+        }
         if let Some(body) = body {
             bytes.push_str(&format!(
                 "content-type: application/json\r\ncontent-length: {}\r\n",
@@ -47,6 +61,11 @@ pub struct Load {
     pub requests: Arc<Vec<Request>>,
     /// How many classes the requests use.
     pub classes: usize,
+    /// Whether each connection walks its own equal slice of the requests
+    /// (wrapping within it) instead of the whole list from its own place:
+    /// no two connections send the same request, and each sends its
+    /// slice in order.
+    pub slices: bool,
 }
 
 /// The outcome of a run, counted over the recorded period.
@@ -62,6 +81,9 @@ pub struct Outcome {
     pub io_errors: u64,
     pub first_error: Option<String>,
     pub elapsed: Duration,
+    /// The most requests one connection sent, warm-up included: with
+    /// [`Load::slices`], more than a slice means some were sent again.
+    pub most_sent: u64,
 }
 
 impl Outcome {
@@ -92,6 +114,7 @@ impl Outcome {
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }
+        self.most_sent = self.most_sent.max(other.most_sent);
     }
 }
 
@@ -115,9 +138,14 @@ async fn drive(load: Load) -> Outcome {
     let count = load.requests.len().max(1);
     for conn in 0..load.connections {
         let load = load.clone();
-        // Each connection starts at its own place in the request list.
-        let first = conn * 7919 % count;
-        tasks.spawn(connection(load, first, record_from, end));
+        let (first, len) = if load.slices {
+            let len = (count / load.connections.max(1)).max(1);
+            ((conn * len) % count, len)
+        } else {
+            // Each connection starts at its own place in the request list.
+            (conn * 7919 % count, count)
+        };
+        tasks.spawn(connection(load, first, len, record_from, end));
     }
     let mut total = Outcome {
         latency: vec![Histogram::default(); load.classes],
@@ -132,7 +160,15 @@ async fn drive(load: Load) -> Outcome {
     total
 }
 
-async fn connection(load: Load, first: usize, record_from: Instant, end: Instant) -> Outcome {
+/// One connection, sending `requests[first..first + len]` (wrapping) in
+/// turn.
+async fn connection(
+    load: Load,
+    first: usize,
+    len: usize,
+    record_from: Instant,
+    end: Instant,
+) -> Outcome {
     let mut outcome = Outcome {
         latency: vec![Histogram::default(); load.classes],
         ..Outcome::default()
@@ -140,7 +176,7 @@ async fn connection(load: Load, first: usize, record_from: Instant, end: Instant
     let requests = &load.requests;
     let mut buf = Vec::with_capacity(16 * 1024);
     let mut stream: Option<TcpStream> = None;
-    let mut next = first;
+    let mut sent: usize = 0;
     // Answers still on their way when the period ends get this long.
     let grace = end + Duration::from_secs(5);
     while Instant::now() < end {
@@ -158,8 +194,9 @@ async fn connection(load: Load, first: usize, record_from: Instant, end: Instant
                 }
             },
         };
-        let request = &requests[next % requests.len()];
-        next += 1;
+        let request = &requests[(first + sent % len) % requests.len()];
+        sent += 1;
+        outcome.most_sent = sent as u64;
         let sent = Instant::now();
         let answer =
             tokio::time::timeout_at(grace.into(), exchange(conn, &request.bytes, &mut buf));
@@ -283,9 +320,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// One GET on a fresh connection: its status and body (of an answer with
 /// `content-length`).
 pub async fn get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    send(addr, &Request::new("GET", path, None, 0)).await
+}
+
+/// One prepared request on a fresh connection: its status and body (of an
+/// answer with `content-length`).
+pub async fn send(addr: SocketAddr, request: &Request) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr).await?;
     let mut buf = Vec::new();
-    let request = Request::new("GET", path, None, 0);
     let answer = exchange(&mut stream, &request.bytes, &mut buf).await?;
     Ok((answer.status, buf.split_off(answer.body_start)))
 }

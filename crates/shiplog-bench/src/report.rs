@@ -23,6 +23,8 @@ pub struct Figures {
     /// benchmark during the run (warm-up included): other work on the
     /// machine that the figures shared it with.
     pub others_cpu: Option<f64>,
+    /// The most requests one connection sent, warm-up included.
+    pub most_sent: u64,
 }
 
 impl Figures {
@@ -40,6 +42,7 @@ impl Figures {
             peak_rss,
             requests: all.count(),
             others_cpu: None,
+            most_sent: outcome.most_sent,
         }
     }
 }

@@ -18,6 +18,7 @@ use shiplog_domain::{Actor, EventType, ResourceName, Timestamp};
 use shiplog_store::{Access, Account, Store, StoreError};
 
 use crate::dora::{self, AppPlan, Step};
+use crate::hooks;
 use crate::loadgen::{self, Load, Request};
 use crate::process::{CpuTicks, Server, free_loopback_addr};
 use crate::report::{Figures, ScenarioReport, Target, mib, ms, targets_markdown};
@@ -55,6 +56,11 @@ struct Scenario {
     connections: usize,
     requests: Arc<Vec<Request>>,
     classes: usize,
+    /// The GitHub hook's secret, for the floor to check signatures with.
+    hook_secret: Option<String>,
+    /// Whether each connection sends its own slice of the requests (see
+    /// [`Load::slices`]).
+    slices: bool,
 }
 
 struct Stores {
@@ -124,6 +130,44 @@ pub async fn run(config: Config) -> anyhow::Result<String> {
                 "start-up to `/-/health` on the {}-event store: {}",
                 config.small_events,
                 ms(startup)
+            ));
+        }
+        reports.push(report);
+    }
+
+    // GitHub deliveries to the small store's app, through a hook
+    // configured over HTTP.
+    if wanted(HOOKS_SCENARIO) {
+        let (scenario, note) = hooks_scenario(
+            &config,
+            &stores.small_url,
+            &stores.small_app,
+            &suffix,
+            work.path(),
+        )
+        .await?;
+        notes.push(note);
+        let (report, startup) = measure(&config, &scenario, &stores.small_url, work.path()).await?;
+        if reports.is_empty() {
+            notes.push(format!(
+                "start-up to `/-/health` on the {}-event store: {}",
+                config.small_events,
+                ms(startup)
+            ));
+        }
+        let slice = scenario.requests.len() / scenario.connections;
+        for (server, figures) in [("shiplog", &report.shiplog), ("floor", &report.floor)] {
+            let repeated = figures.most_sent > slice as u64;
+            notes.push(format!(
+                "{HOOKS_SCENARIO}, {server}: at most {} deliveries sent on one connection \
+                 (warm-up included) of the {slice} prepared for each{}",
+                figures.most_sent,
+                if repeated {
+                    " — some were sent again, and shiplog answers a repeated delivery id as a \
+                     duplicate without recording it"
+                } else {
+                    ": none sent twice"
+                }
             ));
         }
         reports.push(report);
@@ -322,6 +366,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             connections: 16,
             requests: Arc::new(list_requests(app, 4, 0)),
             classes: 1,
+            hook_secret: None,
+            slices: false,
         },
         Scenario {
             name: "ingest-1".into(),
@@ -330,6 +376,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             connections: 1,
             requests: ingest.clone(),
             classes: 1,
+            hook_secret: None,
+            slices: false,
         },
         Scenario {
             name: "ingest-16".into(),
@@ -338,6 +386,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             connections: 16,
             requests: ingest.clone(),
             classes: 1,
+            hook_secret: None,
+            slices: false,
         },
         Scenario {
             name: "ingest-64".into(),
@@ -346,6 +396,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             connections: 64,
             requests: ingest.clone(),
             classes: 1,
+            hook_secret: None,
+            slices: false,
         },
         Scenario {
             name: "mix-64".into(),
@@ -354,6 +406,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             connections: 64,
             requests: Arc::new(mix),
             classes: 2,
+            hook_secret: None,
+            slices: false,
         },
     ];
     for (i, &connections) in config.overload_connections.iter().enumerate() {
@@ -372,6 +426,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             connections,
             requests: ingest.clone(),
             classes: 1,
+            hook_secret: None,
+            slices: false,
         });
     }
     scenarios
@@ -405,6 +461,8 @@ fn large_scenarios(
             connections: 16,
             requests: Arc::new(list_requests(app, 4, 0)),
             classes: 1,
+            hook_secret: None,
+            slices: false,
         },
         Scenario {
             name: DORA_SCENARIO.into(),
@@ -422,6 +480,8 @@ fn large_scenarios(
             connections: 16,
             requests: dora_requests.clone(),
             classes: 1,
+            hook_secret: None,
+            slices: false,
         },
         Scenario {
             name: DORA_SINGLE.into(),
@@ -432,8 +492,110 @@ fn large_scenarios(
             connections: 1,
             requests: dora_requests,
             classes: 1,
+            hook_secret: None,
+            slices: false,
         },
     ]
+}
+
+/// The webhook scenario's name, and its runs (a push and three
+/// workflow_run deliveries each) per connection.
+const HOOKS_SCENARIO: &str = "hooks-16";
+const HOOKS_CONNECTIONS: usize = 16;
+const HOOKS_RUNS_PER_CONNECTION: u64 = 3072;
+
+/// Configures the GitHub hook of the bench account on the store at `url`
+/// (`PUT /:username/hooks/github` with the account token, recording into
+/// `app`), checks that one simulated run's deliveries are each recorded
+/// and that a wrong signature is refused, and prepares the scenario's
+/// deliveries signed with the hook's secret.
+async fn hooks_scenario(
+    config: &Config,
+    url: &str,
+    app: &str,
+    suffix: &str,
+    work: &Path,
+) -> anyhow::Result<(Scenario, String)> {
+    let log = work.join("shiplog-hooks-setup.log");
+    let (server, _) = start_shiplog(config, url, &log).await?;
+    let body = serde_json::to_vec(&serde_json::json!({"app": app}))?;
+    let path = format!("/{USER}/hooks/github?apiToken={TOKEN}");
+    let (status, answer) =
+        loadgen::send(server.addr, &Request::new("PUT", &path, Some(&body), 0)).await?;
+    let answer: Value = serde_json::from_slice(&answer).unwrap_or_default();
+    let secret = match answer["hook"]["secret"].as_str() {
+        Some(secret) if status == 200 => secret.to_owned(),
+        _ => bail!("ConfigureHook answered {status}: {answer}"),
+    };
+    let now = Timestamp::now();
+    // The check's run is numbered past the measured ones.
+    let runs = HOOKS_RUNS_PER_CONNECTION * HOOKS_CONNECTIONS as u64;
+    let check: Vec<Request> = hooks::deliveries(
+        USER,
+        app,
+        &secret,
+        &format!("check-{suffix}"),
+        runs + 1,
+        now,
+    )
+    .split_off(runs as usize * hooks::PER_RUN);
+    let mut recorded = 0;
+    for request in &check {
+        let (status, answer) = loadgen::send(server.addr, request).await?;
+        let answer: Value = serde_json::from_slice(&answer).unwrap_or_default();
+        let ids = answer["event_ids"].as_array().map_or(0, Vec::len);
+        if status != 200 || ids == 0 || !answer["ignored"].is_null() || answer["duplicate"] != false
+        {
+            bail!("a checked delivery was not recorded: {status} {answer}");
+        }
+        recorded += 1;
+    }
+    let forged = hooks::deliveries(
+        USER,
+        app,
+        "not-the-secret",
+        &format!("forged-{suffix}"),
+        1,
+        now,
+    );
+    let (forged_status, _) = loadgen::send(server.addr, &forged[0]).await?;
+    if forged_status != 401 {
+        bail!("a delivery with a wrong signature was answered {forged_status}");
+    }
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let requests = hooks::deliveries(USER, app, &secret, &format!("bench-{suffix}"), runs, now);
+    let size: usize = requests.iter().map(|r| r.bytes.len()).sum();
+    let note = format!(
+        "{HOOKS_SCENARIO}: the hook configured with `PUT /{USER}/hooks/github` (`{{\"app\": \"{app}\"}}`); \
+         before the measurement, one run's {recorded} deliveries were each recorded (200, an event id, \
+         not ignored) and a wrong signature was answered {forged_status}; {} deliveries of {runs} runs \
+         prepared and signed in {:.1} s ({:.0} bytes a request on average, headers included)",
+        requests.len(),
+        started.elapsed().as_secs_f64(),
+        size as f64 / requests.len() as f64,
+    );
+    let scenario = Scenario {
+        name: HOOKS_SCENARIO.into(),
+        judged: false,
+        description: format!(
+            "GitHub deliveries to `POST /{USER}/hooks/github`: per simulated CI run a `push`, then \
+             `workflow_run` `requested`, `in_progress` and `completed` (one run in ten failing), \
+             each with its own delivery id and run id, signed `X-Hub-Signature-256` with the hook's \
+             secret; each connection sends its own runs in order, none twice. shiplog looks up the \
+             hook, checks the HMAC, parses and maps the payload and records the delivery and its \
+             event (a PUSH, or the run's BUILD created then moved forward) in one transaction, after \
+             a durable commit; the floor checks the same HMAC with the same secret, parses the JSON \
+             and answers a delivery answer, storing nothing"
+        ),
+        connections: HOOKS_CONNECTIONS,
+        requests: Arc::new(requests),
+        classes: 1,
+        hook_secret: Some(secret),
+        slices: true,
+    };
+    Ok((scenario, note))
 }
 
 /// The DORA scenarios' names: from 16 connections, and from one.
@@ -459,6 +621,9 @@ async fn measure(
         .arg(floor_addr.to_string())
         .arg("--token")
         .arg(TOKEN);
+    if let Some(secret) = &scenario.hook_secret {
+        floor_cmd.arg("--hook-secret").arg(secret);
+    }
     let floor_log = work.join(format!("floor-{}.log", scenario.name));
     let (floor, _) = Server::start("floor", floor_cmd, floor_addr, &floor_log).await?;
     let figures_floor = measure_one(config, scenario, floor).await?;
@@ -491,6 +656,7 @@ async fn measure_one(
         duration: config.duration,
         requests: scenario.requests.clone(),
         classes: scenario.classes,
+        slices: scenario.slices,
     })
     .await?;
     server.ensure_alive()?;
@@ -1002,7 +1168,10 @@ fn targets(
             met: s.io_errors == 0 && s.peak_rss.is_some_and(|p| p <= 150 * 1024 * 1024),
         });
     }
-    for r in reports.iter().filter(|r| !r.judged) {
+    for r in reports
+        .iter()
+        .filter(|r| !r.judged && r.name.starts_with("overload-"))
+    {
         let s = &r.shiplog;
         targets.push(Target {
             what: format!(

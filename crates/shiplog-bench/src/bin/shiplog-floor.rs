@@ -11,12 +11,20 @@ struct Args {
     /// The one API token accepted.
     #[arg(long)]
     token: String,
+    /// The secret its GitHub hook checks deliveries' signatures with
+    /// (without it, deliveries are refused).
+    #[arg(long)]
+    hook_secret: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
-    axum::serve(listener, shiplog_bench::floor::router(args.token)).await?;
+    axum::serve(
+        listener,
+        shiplog_bench::floor::router(args.token, args.hook_secret),
+    )
+    .await?;
     Ok(())
 }
