@@ -1078,32 +1078,28 @@ fn targets(
             met: ratio >= 0.9,
         });
     }
-    let dora_figures = |r: &ScenarioReport| {
-        format!(
-            "{} connection{}: p50 {}, p99 {} ({:.0} req/s)",
-            r.connections,
-            if r.connections == 1 { "" } else { "s" },
-            ms(r.shiplog.p50),
-            ms(r.shiplog.p99),
-            r.shiplog.requests_per_second
-        )
-    };
-    // Judged one request at a time (the answer's own latency); from 16
-    // connections the latency is mostly the wait behind the others.
-    if let Some(r) = find(DORA_SINGLE).or_else(|| find(DORA_SCENARIO)) {
-        let mut measured = dora_figures(r);
-        if let Some(loaded) = find(DORA_SCENARIO).filter(|l| l.name != r.name) {
-            let _ = write!(measured, "; {}", dora_figures(loaded));
-        }
+    // "Within a few milliseconds", read as p99 ≤ 5 ms: one request at a
+    // time (the answer's own latency), and from 16 connections (where on
+    // two cores it is mostly the wait behind the other 15).
+    let large_total = startup_large.map_or(config.large_events, |(_, events)| events);
+    for name in [DORA_SINGLE, DORA_SCENARIO] {
+        let Some(r) = find(name) else {
+            continue;
+        };
         targets.push(Target {
             what: format!(
-                "GetDora, one app over a year, {} events in the store: within a few \
-                 milliseconds (read as p99 ≤ 5 ms, {} connection{})",
-                config.large_events,
+                "GetDora, one app over a year, {} connection{}, {} events in the store: \
+                 within a few milliseconds (read as p99 ≤ 5 ms)",
                 r.connections,
                 if r.connections == 1 { "" } else { "s" },
+                large_total,
             ),
-            measured,
+            measured: format!(
+                "p50 {}, p99 {} ({:.0} req/s)",
+                ms(r.shiplog.p50),
+                ms(r.shiplog.p99),
+                r.shiplog.requests_per_second
+            ),
             met: r.shiplog.p99 <= Duration::from_millis(5) && r.shiplog.non_2xx == 0,
         });
     }
