@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use shiplog_api::dora::DoraScope;
 use shiplog_api::{DoraEnvelope, DoraOut};
 use shiplog_domain::dora::query::DoraQuery;
-use shiplog_domain::dora::{self, Deployment, Incident, Window};
+use shiplog_domain::dora::{Deployment, Incident};
 use shiplog_domain::{DomainError, Timestamp};
 
 /// Apps in the scenario.
@@ -408,7 +408,8 @@ pub fn query(app: &str, (from, to): &(String, String)) -> String {
 }
 
 /// What GetDora must answer for the production env of `plan` over
-/// `window`, computed as the server computes it from the facts it reads.
+/// `window`, computed as the server computes it from the facts it reads
+/// (`DoraQuery::window` and `DoraQuery::evaluate`).
 pub fn expected_answer(
     plan: &AppPlan,
     ids: &[i64],
@@ -424,17 +425,8 @@ pub fn expected_answer(
         |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v),
         Timestamp::now(),
     )?;
-    let window = Window {
-        from: query.from,
-        to: query.to,
-        bucket_starts: query
-            .calendar
-            .bucket_starts(query.from, query.to, query.bucket)?,
-    };
-    let metrics = dora::metrics(&deployments, &incidents, &window, |at| {
-        query.calendar.day_of(at)
-    });
-    let levels = metrics.levels(query.benchmark);
+    let window = query.window()?;
+    let (metrics, levels) = query.evaluate(&window, &deployments, &incidents);
     let scope = DoraScope {
         app: query.app,
         envs: vec![plan.envs[PRODUCTION].clone()],
