@@ -162,11 +162,14 @@ pub async fn run(config: Config) -> anyhow::Result<String> {
                 "{HOOKS_SCENARIO}, {server}: at most {} deliveries sent on one connection \
                  (warm-up included) of the {slice} prepared for each{}",
                 figures.most_sent,
-                if repeated {
-                    " — some were sent again, and shiplog answers a repeated delivery id as a \
-                     duplicate without recording it"
-                } else {
+                if !repeated {
                     ": none sent twice"
+                } else if server == "shiplog" {
+                    " — some were sent again, and shiplog answers a repeated delivery id as a \
+                     duplicate without recording it, so its figures are partly of that path"
+                } else {
+                    " — some were sent again, which costs the floor the same (it keeps no \
+                     record of delivery ids)"
                 }
             ));
         }
