@@ -32,11 +32,7 @@ pub fn fingerprint(method: &str, path: &str, body: &JsonObject) -> String {
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
     hasher.update(serde_json::to_vec(body).expect("JSON objects serialise"));
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::token::hex(&hasher.finalize())
 }
 
 #[cfg(test)]

@@ -30,6 +30,11 @@ impl TokenHash {
     }
 }
 
+/// Bytes as lower-case hex, as digests are written in headers and columns.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A random string of `len` characters of `[a-z0-9]`, for generated ids
 /// such as deployment ids and secrets.
 pub fn random_alnum(len: usize) -> String {

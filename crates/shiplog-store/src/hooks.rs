@@ -10,7 +10,7 @@ use shiplog_domain::rules;
 use shiplog_domain::{Actor, DomainError, Event, EventFields, EventType, ResourceName, Timestamp};
 use shiplog_ingest::{Command, Delivery, Outcome, Provider};
 
-use crate::columns::{Columns, SqlValue, to_json_text};
+use crate::columns::{AppRow, Columns, SqlValue, to_json_text};
 use crate::db::{Db, WriteTx};
 use crate::write::{create_event, update_event};
 use crate::{Account, Result, StoreError, queries};
@@ -49,11 +49,7 @@ impl StoredSecret {
 }
 
 fn sha256_hex(secret: &str) -> String {
-    shiplog_domain::token::hash_token(secret)
-        .0
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    shiplog_domain::token::hex(&shiplog_domain::token::hash_token(secret).0)
 }
 
 /// What a hook is configured to do.
@@ -259,7 +255,7 @@ async fn app_of<T: WriteTx>(
     account: &Account,
     config: &HookConfig,
     repository: Option<&str>,
-) -> Result<String> {
+) -> Result<AppRow> {
     let name = config
         .app
         .as_deref()
@@ -267,16 +263,22 @@ async fn app_of<T: WriteTx>(
         .ok_or_else(|| DomainError::BadParam("The delivery names no repository".into()))?;
     let name = ResourceName::parse("App", name)?;
     match tx.find_app(account, name.as_str()).await {
-        Ok(app) => Ok(app.name),
+        Ok(app) => Ok(app),
         Err(StoreError::Domain(DomainError::NotFound(_))) if config.create_apps => {
+            let created_ms = Timestamp::now().millis();
             let values = vec![
                 account.id.into(),
                 name.as_str().into(),
                 SqlValue::Text(None),
-                Timestamp::now().millis().into(),
+                created_ms.into(),
             ];
-            tx.execute(queries::INSERT_APP, values).await?;
-            Ok(name.as_str().to_owned())
+            let id = tx.insert(queries::INSERT_APP, values).await?;
+            Ok(AppRow {
+                id,
+                name: name.as_str().to_owned(),
+                description: None,
+                created_ms,
+            })
         }
         Err(err) => Err(err),
     }
@@ -287,13 +289,14 @@ async fn apply<T: WriteTx>(
     tx: &mut T,
     account: &Account,
     actor: &Actor,
-    app: &str,
+    app: &AppRow,
     command: Command,
 ) -> Result<Option<i64>> {
+    let name = app.name.as_str();
     match command {
         // A release the app already has (a tag CI also reported) is no
         // change: the host must not see the delivery fail.
-        Command::Create(event) => match create_event(tx, account, actor, app, event).await {
+        Command::Create(event) => match create_event(tx, account, actor, name, event).await {
             Err(StoreError::Domain(DomainError::AlreadyExists(_))) => Ok(None),
             other => other.map(Some),
         },
@@ -301,20 +304,22 @@ async fn apply<T: WriteTx>(
             mut fields,
             parent_commit,
         } => {
-            let found = existing(tx, account, app, &BUILD_BY_ID, build_key(&fields)).await?;
+            let found = existing(tx, app, &BUILD_BY_ID, build_key(&fields)).await?;
             match found {
-                Some(build) => advance(tx, account, actor, app, &build, &fields).await,
+                Some(build) => advance(tx, account, actor, name, &build, &fields).await,
                 None => {
                     if let Some(commit) = parent_commit {
                         fields.parent_event_id =
-                            first_id(tx, account, app, &FIRST_PUSH_OF_COMMIT, &commit).await?;
+                            first_id(tx, app, &FIRST_PUSH_OF_COMMIT, &commit).await?;
                     }
                     rules::check_build(&fields)?;
                     let event = NewEvent {
                         event_type: EventType::Build,
                         fields,
                     };
-                    create_event(tx, account, actor, app, event).await.map(Some)
+                    create_event(tx, account, actor, name, event)
+                        .await
+                        .map(Some)
                 }
             }
         }
@@ -323,20 +328,22 @@ async fn apply<T: WriteTx>(
             release_commit,
         } => {
             let id = vec![SqlValue::Text(fields.deployment_id.clone())];
-            let found = existing(tx, account, app, &DEPLOY_BY_ID, id).await?;
+            let found = existing(tx, app, &DEPLOY_BY_ID, id).await?;
             match found {
-                Some(deploy) => advance(tx, account, actor, app, &deploy, &fields).await,
+                Some(deploy) => advance(tx, account, actor, name, &deploy, &fields).await,
                 None => {
                     if let Some(commit) = release_commit {
                         fields.parent_event_id =
-                            first_id(tx, account, app, &LATEST_RELEASE_OF_COMMIT, &commit).await?;
+                            first_id(tx, app, &LATEST_RELEASE_OF_COMMIT, &commit).await?;
                     }
                     rules::check_deploy(&fields)?;
                     let event = NewEvent {
                         event_type: EventType::Deploy,
                         fields,
                     };
-                    create_event(tx, account, actor, app, event).await.map(Some)
+                    create_event(tx, account, actor, name, event)
+                        .await
+                        .map(Some)
                 }
             }
         }
@@ -378,12 +385,10 @@ async fn advance<T: WriteTx>(
 /// The event a query of (app id, key…) finds first.
 async fn existing<T: WriteTx>(
     tx: &mut T,
-    account: &Account,
-    app: &str,
+    app: &AppRow,
     sql: &str,
     key: Vec<SqlValue>,
 ) -> Result<Option<Event>> {
-    let app = tx.find_app(account, app).await?;
     let mut values = vec![SqlValue::from(app.id)];
     values.extend(key);
     Ok(tx.events(&app.name, sql, values).await?.pop())
@@ -391,13 +396,12 @@ async fn existing<T: WriteTx>(
 
 async fn first_id<T: WriteTx>(
     tx: &mut T,
-    account: &Account,
-    app: &str,
+    app: &AppRow,
     sql: &str,
     commit: &str,
 ) -> Result<Option<i64>> {
     let key = vec![SqlValue::from(commit)];
-    Ok(existing(tx, account, app, sql, key)
+    Ok(existing(tx, app, sql, key)
         .await?
         .map(|event| event.event_id))
 }
