@@ -10,6 +10,10 @@ pub struct AppState {
     pub markers: MarkerCodec,
     /// Base of `api_url`/`html_url`, without a trailing slash.
     pub public_url: String,
+    /// Where outbound webhooks may be sent.
+    pub targets: crate::outbound::Targets,
+    /// The permits of open live streams.
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 pub type SharedState = Arc<AppState>;
