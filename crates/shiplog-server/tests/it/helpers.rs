@@ -78,10 +78,21 @@ impl TestApp {
         Self::spawn_in(TestStore::fresh().await).await
     }
 
+    /// A server whose settings `adjust` changes first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ServerSettings)) -> TestApp {
+        let store = TestStore::fresh().await;
+        let mut settings = ServerSettings::for_tests(&store.url());
+        adjust(&mut settings);
+        Self::start(store, settings).await
+    }
+
     async fn spawn_in(store: TestStore) -> TestApp {
-        let server = RunningServer::start(ServerSettings::for_tests(&store.url()))
-            .await
-            .expect("server starts");
+        let settings = ServerSettings::for_tests(&store.url());
+        Self::start(store, settings).await
+    }
+
+    async fn start(store: TestStore, settings: ServerSettings) -> TestApp {
+        let server = RunningServer::start(settings).await.expect("server starts");
         let token = server.add_user_or_token("jdoe").await.expect("user");
         TestApp {
             base: format!("http://{}", server.addr),

@@ -3,6 +3,7 @@
 mod helpers;
 mod instances;
 mod support;
+mod webhooks;
 
 mod apps_envs;
 mod builds;
@@ -21,6 +22,7 @@ mod hooks;
 mod hostile;
 mod idempotency;
 mod isolation;
+mod live;
 mod logging;
 mod models;
 mod openapi;
@@ -29,4 +31,6 @@ mod pagination;
 mod persistence;
 mod process;
 mod proptests;
+mod receiver;
 mod scale_out;
+mod sse;
