@@ -12,9 +12,12 @@ async fn main() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             init_logging(args.log_json);
+            // Installed before anything starts: a signal that comes while the
+            // server starts is then a request to stop, not a kill.
+            let stop = shutdown_signal();
             let server = RunningServer::start(args.into()).await?;
             tracing::info!(addr = %server.addr, "shiplog is listening");
-            server.wait(shutdown_signal()).await?;
+            server.wait(stop).await?;
             tracing::info!("shiplog stopped");
         }
         Command::Openapi => {
@@ -139,19 +142,23 @@ fn init_logging(json: bool) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs the SIGINT and SIGTERM handlers now and resolves on the first
+/// of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("install the SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("install the SIGINT handler");
+        let mut terminate = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

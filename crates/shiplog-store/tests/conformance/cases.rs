@@ -1165,3 +1165,128 @@ pub async fn dora_scope_is_the_production_envs_unless_one_is_named(store: Arc<dy
         Err(StoreError::Domain(DomainError::NotFound(_)))
     ));
 }
+
+fn webhook(apps: &[&str], enabled: bool) -> shiplog_store::webhooks::WebhookConfig {
+    shiplog_store::webhooks::WebhookConfig {
+        url: "https://receiver.example/hook".into(),
+        scope: shiplog_domain::outbound::Scope {
+            event_types: Vec::new(),
+            apps: apps.iter().map(|a| (*a).to_owned()).collect(),
+        },
+        format: shiplog_domain::outbound::Format::Shiplog,
+        enabled,
+    }
+}
+
+fn attempt(at: shiplog_domain::Timestamp, status: u16) -> Option<shiplog_store::webhooks::Attempt> {
+    Some(shiplog_store::webhooks::Attempt {
+        at,
+        status_code: Some(status),
+        duration_ms: 3,
+        error: (status >= 300).then(|| format!("answered {status}")),
+    })
+}
+
+fn later(at: shiplog_domain::Timestamp, millis: i64) -> shiplog_domain::Timestamp {
+    shiplog_domain::Timestamp::from_millis(at.millis() + millis)
+}
+
+pub async fn a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its_window(
+    store: Arc<dyn Store>,
+) {
+    const LEASE: i64 = 60_000;
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "web").await;
+    let s = &*store;
+    s.put_webhook(&jdoe, "all", webhook(&[], true), Some("whsec_a".into()))
+        .await
+        .unwrap();
+    s.put_webhook(
+        &jdoe,
+        "api-only",
+        webhook(&["api"], true),
+        Some("whsec_b".into()),
+    )
+    .await
+    .unwrap();
+    record(s, &jdoe, "web", EventType::Push, json!({})).await;
+    record(s, &jdoe, "web", EventType::Push, json!({})).await;
+    let now = shiplog_domain::Timestamp::now();
+    // Only the webhook whose scope takes the changes owes them.
+    let claimed = s.claim_deliveries(now, LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2, "{claimed:?}");
+    assert!(
+        claimed
+            .iter()
+            .all(|c| c.attempt == 1 && c.secret == "whsec_a")
+    );
+    assert_eq!(claimed[0].account, jdoe.account);
+    // Claimed deliveries are not claimed again while their lease holds.
+    assert!(s.claim_deliveries(now, LEASE, 10).await.unwrap().is_empty());
+    let (done, failed) = (claimed[0].clone(), claimed[1].clone());
+    s.finish_delivery(done, attempt(now, 200)).await.unwrap();
+    s.finish_delivery(failed, attempt(now, 500)).await.unwrap();
+    let webhook_state = s.get_webhook(&jdoe, "all").await.unwrap();
+    assert_eq!(webhook_state.failing_since, Some(now));
+    // The failed one falls due after the first retry delay, as attempt 2.
+    assert!(s.claim_deliveries(now, LEASE, 10).await.unwrap().is_empty());
+    let retry = s
+        .claim_deliveries(later(now, 1_500), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].attempt, 2);
+    // Failing past the change's 24-hour window disables the webhook, which
+    // keeps what it owes.
+    let past_window = later(now, 25 * 3600 * 1000);
+    s.finish_delivery(retry[0].clone(), attempt(past_window, 503))
+        .await
+        .unwrap();
+    let disabled = s.get_webhook(&jdoe, "all").await.unwrap();
+    assert!(!disabled.config.enabled);
+    let reason = disabled.disabled_reason.unwrap();
+    assert!(
+        reason.contains("24 hours") && reason.contains("503"),
+        "{reason}"
+    );
+    assert!(
+        s.claim_deliveries(later(now, 48 * 3600 * 1000), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Enabled again, it resumes with that change, as attempt 3.
+    s.put_webhook(&jdoe, "all", webhook(&[], true), None)
+        .await
+        .unwrap();
+    let resumed = s.get_webhook(&jdoe, "all").await.unwrap();
+    assert_eq!(
+        (resumed.failing_since, resumed.disabled_reason),
+        (None, None)
+    );
+    let again = s
+        .claim_deliveries(shiplog_domain::Timestamp::now(), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 3);
+    assert_ne!(again[0].change_id, 0);
+    // Every attempt is listed, newest first.
+    let attempts = s.webhook_attempts(&jdoe, "all", None, 10).await.unwrap();
+    let statuses: Vec<_> = attempts.iter().map(|a| a.outcome.status_code).collect();
+    assert_eq!(statuses, [Some(503), Some(500), Some(200)]);
+    let older = s
+        .webhook_attempts(&jdoe, "all", Some(attempts[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 2);
+    // Deleting the webhook takes what it owes.
+    s.delete_webhook(&jdoe, "all").await.unwrap();
+    assert!(
+        s.claim_deliveries(later(now, 72 * 3600 * 1000), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.next_delivery_due().await.unwrap().is_none());
+}

@@ -146,6 +146,7 @@ macro_rules! with_every_case {
             deleting_an_app_takes_its_changes_and_change_ids_are_never_reused,
             dora_facts_follow_the_write_path,
             dora_scope_is_the_production_envs_unless_one_is_named,
+            a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its_window,
         ]);
     };
 }
