@@ -6,7 +6,7 @@ use serde_json::json;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{NewApp, NewEnv};
 use shiplog_domain::token::hash_token;
-use shiplog_domain::{Actor, Change, ChangeKind};
+use shiplog_domain::{Actor, Change, ChangeKind, Level};
 use shiplog_domain::{
     BuildStatus, DomainError, Event, EventFilter, EventType, Order, PageRequest, ResourceName,
 };
@@ -37,11 +37,11 @@ async fn account(store: &dyn Store, user: &str) -> Grant {
     store.create_user(&name(user)).await.unwrap();
     let token = format!("token-of-{user}-0123456789");
     store
-        .add_token(user, hash_token(&token), None)
+        .add_token(user, hash_token(&token), None, Level::Admin)
         .await
         .unwrap();
     match store.authorize(hash_token(&token), user).await.unwrap() {
-        Access::Granted { account, actor } => Grant { account, actor },
+        Access::Granted { account, actor, .. } => Grant { account, actor },
         other => panic!("{other:?}"),
     }
 }
@@ -680,6 +680,7 @@ pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
         Access::Granted {
             account: jdoe.account.clone(),
             actor: jdoe.actor.clone(),
+            level: Level::Admin,
         }
     );
     assert_eq!(
@@ -699,7 +700,10 @@ pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
 pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
     account(&*store, "jdoe").await;
     let second = hash_token("a-second-token-0123456789");
-    let info = store.add_token("jdoe", second, Some("ci")).await.unwrap();
+    let info = store
+        .add_token("jdoe", second, Some("ci"), Level::Write)
+        .await
+        .unwrap();
     assert!(matches!(
         store.authorize(second, "jdoe").await.unwrap(),
         Access::Granted { .. }
