@@ -4,6 +4,8 @@ mod helpers;
 mod instances;
 mod support;
 
+mod access;
+mod access_cli;
 mod apps_envs;
 mod builds;
 mod cli;
