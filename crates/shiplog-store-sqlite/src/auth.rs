@@ -176,3 +176,32 @@ pub fn revoke_token(conn: &Connection, user: &str, token_id: i64) -> Result<()> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request's one query finds the token, the account and the
+    /// membership each by an index: no table is scanned.
+    #[test]
+    fn authorising_searches_indexes_only() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::run(&conn).unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {}", queries::AUTHORIZE);
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(params!["jdoe", &[0u8; 32][..]], |row| row.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter().all(|step| !step.starts_with("SCAN")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH m USING PRIMARY KEY")),
+            "the membership by its key: {plan:?}"
+        );
+    }
+}
