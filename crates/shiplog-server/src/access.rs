@@ -30,7 +30,8 @@ use Level::{Admin, Read, Write};
 
 /// Every call that takes a token. Reads need `read`; recording events and
 /// creating or changing apps and envs need `write`; deleting an app (with
-/// its whole record) and managing the account's hooks need `admin`.
+/// its whole record) and managing the account's hooks and members need
+/// `admin`.
 pub static CALLS: &[Call] = &[
     // Events.
     call(Method::GET, "/{username}/apps/{app_name}/events", Read),
@@ -110,6 +111,10 @@ pub static CALLS: &[Call] = &[
     call(Method::GET, "/{username}/hooks", Admin),
     call(Method::PUT, "/{username}/hooks/{provider}", Admin),
     call(Method::DELETE, "/{username}/hooks/{provider}", Admin),
+    // The account's members.
+    call(Method::GET, "/{username}/members", Admin),
+    call(Method::PUT, "/{username}/members/{member}", Admin),
+    call(Method::DELETE, "/{username}/members/{member}", Admin),
 ];
 
 /// The level a call needs: its entry's, else `admin`.

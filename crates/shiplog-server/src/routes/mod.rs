@@ -6,6 +6,7 @@ pub(crate) mod dora;
 pub(crate) mod envs;
 pub(crate) mod events;
 pub(crate) mod hooks;
+pub(crate) mod members;
 pub(crate) mod service;
 pub(crate) mod story;
 
@@ -40,6 +41,8 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(dora::get))
         .routes(routes!(hooks::list))
         .routes(routes!(hooks::configure, hooks::delete, hooks::deliver))
+        .routes(routes!(members::list))
+        .routes(routes!(members::set, members::remove))
         .routes(routes!(apps::list))
         .routes(routes!(apps::get, apps::create, apps::delete))
         .routes(routes!(envs::list))

@@ -111,12 +111,13 @@ impl Fixture {
     }
 
     /// Everything of the account a refused call could have changed: its
-    /// apps, envs, events, hooks and change log.
+    /// apps, envs, events, hooks, members and change log.
     async fn state(&self) -> Value {
         let token = &self.app.token;
         json!({
             "snapshot": snapshot_as(&self.app, ACCOUNT, token).await,
             "hooks": call_as(&self.app, token, Method::GET, "/jdoe/hooks", None).await.json,
+            "members": call_as(&self.app, token, Method::GET, "/jdoe/members", None).await.json,
             "changes": list_all_as(&self.app, token, "/jdoe/changes?max_results=100", "changes").await,
         })
     }
@@ -143,6 +144,23 @@ impl Fixture {
             "ListAppEnvs" => get("/jdoe/apps/web/envs".into()),
             "GetEnv" => get("/jdoe/envs/production".into()),
             "ListHooks" => get("/jdoe/hooks".into()),
+            "ListMembers" => get("/jdoe/members".into()),
+            "SetMember" => {
+                let user = format!("candidate-{n}");
+                self.app.new_account(&user).await;
+                put(format!("/jdoe/members/{user}"), json!({"role": "read"}))
+            }
+            "RemoveMember" => {
+                let user = format!("leaving-{n}");
+                self.app.new_account(&user).await;
+                let path = format!("/jdoe/members/{user}");
+                self.owner(call(Method::PUT, path.clone(), Some(json!({}))))
+                    .await;
+                (
+                    call(Method::DELETE, path.clone(), None),
+                    vec![call(Method::DELETE, path, None)],
+                )
+            }
             "CreatePushEvent" => put(format!("{events}/pushEvent"), json!({"branch": "main"})),
             "CreatePullRequestEvent" => put(format!("{events}/pullRequestEvent"), json!({})),
             "CreateBuildEvent" => put(format!("{events}/buildEvent"), json!({})),
@@ -436,4 +454,61 @@ async fn memberships_are_refused_for_the_owner_and_unknown_users() {
     assert!(store.list_members(&jdoe).await.unwrap().is_empty());
     // The owner keeps every right with an admin token.
     assert_ok(&app.get("/jdoe/hooks").await);
+}
+
+#[tokio::test]
+async fn the_members_api_adds_changes_lists_and_removes_members() {
+    let app = TestApp::spawn().await;
+    let ci = app.new_account("ci").await;
+    app.new_account("ops").await;
+    let set = app.put("/jdoe/members/ci", json!({})).await;
+    assert_ok(&set);
+    assert_eq!(set.text, r#"{"member":{"user":"ci","role":"write"}}"#);
+    assert_ok(&call_as(&app, &ci, Method::PUT, "/jdoe/apps/web", Some(json!({}))).await);
+    let set = app.put("/jdoe/members/ops", json!({"role": "ADMIN"})).await;
+    assert_eq!(set.json["member"]["role"], "admin", "{}", set.text);
+    let changed = app.put("/jdoe/members/ci", json!({"role": "read"})).await;
+    assert_eq!(changed.json["member"]["role"], "read", "{}", changed.text);
+    let refused = call_as(&app, &ci, Method::PUT, "/jdoe/apps/api", Some(json!({}))).await;
+    assert_error(&refused, 403, "AccessDenied");
+    let listed = app.get("/jdoe/members").await;
+    assert_eq!(
+        listed.json,
+        json!({"members": [{"user": "ci", "role": "read"}, {"user": "ops", "role": "admin"}]})
+    );
+
+    // Bad input is refused and changes nothing.
+    for (path, body, status, code) in [
+        (
+            "/jdoe/members/ci",
+            json!({"role": "owner"}),
+            400,
+            "BadParam",
+        ),
+        ("/jdoe/members/ci", json!({"role": 3}), 400, "BadParam"),
+        (
+            "/jdoe/members/jdoe",
+            json!({"role": "read"}),
+            400,
+            "BadParam",
+        ),
+        ("/jdoe/members/nobody", json!({}), 404, "NotFound"),
+        ("/jdoe/members/no%20body", json!({}), 404, "NotFound"),
+    ] {
+        let answer = app.put(path, body.clone()).await;
+        assert_error(&answer, status, code);
+    }
+    assert_error(&app.delete("/jdoe/members/nobody").await, 404, "NotFound");
+    assert_eq!(app.get("/jdoe/members").await.json, listed.json);
+
+    let removed = app.delete("/jdoe/members/ci").await;
+    assert_ok(&removed);
+    assert_eq!(removed.text, "");
+    assert_error(&app.delete("/jdoe/members/ci").await, 404, "NotFound");
+    let listed = call_as(&app, &ci, Method::GET, "/jdoe/apps", None).await;
+    assert_error(&listed, 403, "AccessDenied");
+    assert_eq!(
+        app.get("/jdoe/members").await.json,
+        json!({"members": [{"user": "ops", "role": "admin"}]})
+    );
 }
