@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 println!(
                     "{:<8} {:<26} {:<26} {:<6} {label}",
                     token.id,
-                    token.created,
+                    token.created.to_string(),
                     revoked,
                     token.scope.as_str()
                 );

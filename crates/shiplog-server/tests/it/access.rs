@@ -512,3 +512,30 @@ async fn the_members_api_adds_changes_lists_and_removes_members() {
         json!({"members": [{"user": "ops", "role": "admin"}]})
     );
 }
+
+/// The README's table of levels is the server's.
+#[test]
+fn the_readme_lists_each_call_at_its_level() {
+    let readme = include_str!("../../../../README.md");
+    let section = readme
+        .split("### Access: roles and scopes")
+        .nth(1)
+        .expect("the README has the access section");
+    let mut listed = BTreeMap::new();
+    for line in section.lines().take_while(|line| !line.starts_with("## ")) {
+        for level in Level::ALL {
+            let Some(calls) = line.strip_prefix(&format!("| `{level}` | ")) else {
+                continue;
+            };
+            for name in calls.trim_end_matches(" |").split(", ") {
+                let name = name.split(' ').next().unwrap();
+                listed.insert(name.to_owned(), level);
+            }
+        }
+    }
+    let levels: BTreeMap<String, Level> = described_calls()
+        .into_iter()
+        .map(|(id, method, route)| (id, needed(&method, Some(&route))))
+        .collect();
+    assert_eq!(listed, levels);
+}
