@@ -10,7 +10,7 @@ use shiplog_domain::{DomainError, Level};
 use crate::columns::Columns;
 use crate::db::{Db, WriteTx};
 use crate::hooks::account_named;
-use crate::{Account, Result, StoreError};
+use crate::{Account, Result, StoreError, known_name};
 
 /// A member of an account, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +61,7 @@ pub async fn list<D: Db>(db: &mut D, account: &Account) -> Result<Vec<Member>> {
 
 /// Ends a membership; `NotFound` when the user is not a member.
 pub async fn remove<T: WriteTx>(tx: &mut T, account: &Account, user: &str) -> Result<()> {
+    known_name("User", user)?;
     let user = account_named(tx, user).await?;
     let values = vec![account.id.into(), user.id.into()];
     match tx.execute(DELETE_MEMBER, values).await? {
@@ -71,6 +72,7 @@ pub async fn remove<T: WriteTx>(tx: &mut T, account: &Account, user: &str) -> Re
 
 /// The user to make a member: it must exist and not own the account.
 async fn member_user<D: Db>(db: &mut D, account: &Account, user: &str) -> Result<Account> {
+    known_name("User", user)?;
     let user = account_named(db, user).await?;
     if user.id == account.id {
         return Err(DomainError::BadParam(format!(

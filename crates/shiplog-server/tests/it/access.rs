@@ -494,11 +494,13 @@ async fn the_members_api_adds_changes_lists_and_removes_members() {
         ),
         ("/jdoe/members/nobody", json!({}), 404, "NotFound"),
         ("/jdoe/members/no%20body", json!({}), 404, "NotFound"),
+        ("/jdoe/members/nul%00", json!({}), 404, "NotFound"),
     ] {
         let answer = app.put(path, body.clone()).await;
         assert_error(&answer, status, code);
     }
     assert_error(&app.delete("/jdoe/members/nobody").await, 404, "NotFound");
+    assert_error(&app.delete("/jdoe/members/nul%00").await, 404, "NotFound");
     assert_eq!(app.get("/jdoe/members").await.json, listed.json);
 
     let removed = app.delete("/jdoe/members/ci").await;
