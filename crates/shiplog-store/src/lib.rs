@@ -44,7 +44,8 @@ pub struct Account {
 pub enum Access {
     /// The token is unknown or revoked.
     Unauthenticated,
-    /// The token is valid but the account is not its user's (or does not exist).
+    /// The token is valid but its user has no role on the account: neither
+    /// owner nor member (or the account does not exist).
     Denied,
     /// The token may act on the account up to `level` (the lower of its
     /// user's role there and its scope); its changes are made by `actor`.
