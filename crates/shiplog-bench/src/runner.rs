@@ -747,7 +747,7 @@ async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Resu
     let user = ResourceName::parse("User", USER)?;
     store.ensure_user_token(&user, hash_token(TOKEN)).await?;
     let (account, actor) = match store.authorize(hash_token(TOKEN), USER).await? {
-        Access::Granted { account, actor } => (account, actor),
+        Access::Granted { account, actor, .. } => (account, actor),
         other => bail!("the bench token is not accepted by the new store: {other:?}"),
     };
     let app_name = ResourceName::parse("App", app)?;
@@ -851,7 +851,7 @@ async fn seed_task(
 async fn seed_dora(url: &str, plans: &[AppPlan]) -> anyhow::Result<(Vec<dora::StepIds>, Duration)> {
     let store = shiplog_server::database::open(url).await?;
     let (account, actor) = match store.authorize(hash_token(TOKEN), USER).await? {
-        Access::Granted { account, actor } => (account, actor),
+        Access::Granted { account, actor, .. } => (account, actor),
         other => bail!("the bench token is not accepted by the large store: {other:?}"),
     };
     let started = Instant::now();

@@ -5,6 +5,8 @@ mod instances;
 mod support;
 mod webhooks;
 
+mod access;
+mod access_cli;
 mod apps_envs;
 mod builds;
 mod cli;

@@ -6,7 +6,7 @@ use serde_json::json;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{NewApp, NewEnv};
 use shiplog_domain::token::hash_token;
-use shiplog_domain::{Actor, Change, ChangeKind};
+use shiplog_domain::{Actor, Change, ChangeKind, Level};
 use shiplog_domain::{
     BuildStatus, DomainError, Event, EventFilter, EventType, Order, PageRequest, ResourceName,
 };
@@ -37,11 +37,11 @@ async fn account(store: &dyn Store, user: &str) -> Grant {
     store.create_user(&name(user)).await.unwrap();
     let token = format!("token-of-{user}-0123456789");
     store
-        .add_token(user, hash_token(&token), None)
+        .add_token(user, hash_token(&token), None, Level::Admin)
         .await
         .unwrap();
     match store.authorize(hash_token(&token), user).await.unwrap() {
-        Access::Granted { account, actor } => Grant { account, actor },
+        Access::Granted { account, actor, .. } => Grant { account, actor },
         other => panic!("{other:?}"),
     }
 }
@@ -680,6 +680,7 @@ pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
         Access::Granted {
             account: jdoe.account.clone(),
             actor: jdoe.actor.clone(),
+            level: Level::Admin,
         }
     );
     assert_eq!(
@@ -699,7 +700,10 @@ pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
 pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
     account(&*store, "jdoe").await;
     let second = hash_token("a-second-token-0123456789");
-    let info = store.add_token("jdoe", second, Some("ci")).await.unwrap();
+    let info = store
+        .add_token("jdoe", second, Some("ci"), Level::Write)
+        .await
+        .unwrap();
     assert!(matches!(
         store.authorize(second, "jdoe").await.unwrap(),
         Access::Granted { .. }
@@ -724,6 +728,88 @@ pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
         Access::Granted { .. }
     ));
     assert!(store.revoke_token("jdoe", 9_999).await.is_err());
+}
+
+pub async fn a_members_level_is_the_lower_of_its_role_and_its_tokens_scope(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    account(&*store, "ci").await;
+    let level_of = |token: &'static str| {
+        let store = store.clone();
+        async move {
+            match store.authorize(hash_token(token), "jdoe").await.unwrap() {
+                Access::Granted { level, actor, .. } => {
+                    assert!(matches!(actor, Actor::Token { ref user, .. } if user == "ci"));
+                    Some(level)
+                }
+                Access::Denied => None,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let tokens = [
+        "ci-read-0123456789",
+        "ci-write-0123456789",
+        "ci-admin-0123456789",
+    ];
+    for (token, scope) in tokens.iter().zip(Level::ALL) {
+        let info = store
+            .add_token("ci", hash_token(token), None, scope)
+            .await
+            .unwrap();
+        assert_eq!(info.scope, scope);
+        assert_eq!(level_of(token).await, None, "not a member yet");
+    }
+    let listed: Vec<Level> = store
+        .list_tokens("ci")
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.scope)
+        .collect();
+    assert_eq!(
+        listed,
+        [Level::Admin, Level::Read, Level::Write, Level::Admin]
+    );
+
+    use shiplog_store::members::{Member, MemberSet};
+    let mut before = None;
+    for role in Level::ALL {
+        let set = store.set_member(&jdoe, "ci", role).await.unwrap();
+        let expected = before.map_or(MemberSet::Added, MemberSet::Changed);
+        assert_eq!(set, expected);
+        for (token, scope) in tokens.iter().zip(Level::ALL) {
+            assert_eq!(
+                level_of(token).await,
+                Some(role.min(scope)),
+                "{role} {scope}"
+            );
+        }
+        before = Some(role);
+    }
+    assert_eq!(
+        store.set_member(&jdoe, "ci", Level::Admin).await.unwrap(),
+        MemberSet::Unchanged
+    );
+    assert_eq!(
+        store.list_members(&jdoe).await.unwrap(),
+        [Member {
+            user: "ci".into(),
+            role: Level::Admin
+        }]
+    );
+    // The owner is admin on its own account whatever it is of others.
+    match store
+        .authorize(hash_token("token-of-jdoe-0123456789"), "jdoe")
+        .await
+        .unwrap()
+    {
+        Access::Granted { level, .. } => assert_eq!(level, Level::Admin),
+        other => panic!("{other:?}"),
+    }
+    store.remove_member(&jdoe, "ci").await.unwrap();
+    assert_eq!(level_of(tokens[2]).await, None);
+    assert!(store.list_members(&jdoe).await.unwrap().is_empty());
+    assert!(store.remove_member(&jdoe, "ci").await.is_err());
 }
 
 pub async fn a_refused_write_changes_nothing(store: Arc<dyn Store>) {
