@@ -64,3 +64,29 @@ pub struct DeliveryOut {
     /// Why nothing was recorded, when the delivery is of no use.
     pub ignored: Option<String>,
 }
+
+/// The answer to one CDEvent received: Deliver's without `delivery`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CdeventOut {
+    /// The events created or changed, as strings.
+    pub event_ids: Vec<String>,
+    /// True when this `(context.source, context.id)` was received before:
+    /// nothing was recorded.
+    pub duplicate: bool,
+    /// Why nothing was recorded, when shiplog records nothing of its type.
+    pub ignored: Option<String>,
+}
+
+/// The answer to a batch of CDEvents: one result per event, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CdeventBatchOut {
+    pub results: Vec<CdeventOut>,
+}
+
+/// The answer to `…/cdevents`: one result, or a batch's results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum CdeventAnswer {
+    One(CdeventOut),
+    Batch(CdeventBatchOut),
+}

@@ -26,8 +26,9 @@ use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use shiplog_api::hooks::DeliveryOut;
+use shiplog_api::hooks::{CdeventOut, DeliveryOut};
 use shiplog_domain::{Actor, Change};
+use shiplog_ingest::cdevents::incoming::Incoming;
 use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
 use shiplog_store::{
@@ -35,7 +36,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{dora, hooks};
+use shiplog_store::{cdevents, dora, hooks};
 use tx::PgConn;
 use writer::Writer;
 
@@ -451,6 +452,35 @@ impl Store for PostgresStore {
             .write(move |conn| {
                 Box::pin(async move {
                     hooks::deliver(&mut PgConn(conn), &account, &config, delivery).await
+                })
+            })
+            .await
+    }
+
+    async fn cdevent(
+        &self,
+        account: &Account,
+        change: &Change,
+        source: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            cdevents::cdevent(&mut PgConn(&mut conn), account, change, source).await
+        })
+        .await
+    }
+
+    async fn ingest_cdevents(
+        &self,
+        account: &Account,
+        app: &str,
+        events: Vec<Incoming>,
+    ) -> Result<Vec<CdeventOut>> {
+        let (account, app) = (account.clone(), app.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    cdevents::ingest(&mut PgConn(conn), &account, &app, events).await
                 })
             })
             .await

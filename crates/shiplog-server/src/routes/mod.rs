@@ -2,6 +2,7 @@
 //! and the JSON answers for unknown paths and methods.
 
 pub(crate) mod apps;
+pub(crate) mod cdevents;
 pub(crate) mod dora;
 pub(crate) mod envs;
 pub(crate) mod events;
@@ -40,6 +41,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(dora::get))
         .routes(routes!(hooks::list))
         .routes(routes!(hooks::configure, hooks::delete, hooks::deliver))
+        .routes(routes!(cdevents::receive))
         .routes(routes!(apps::list))
         .routes(routes!(apps::get, apps::create, apps::delete))
         .routes(routes!(envs::list))
