@@ -6,6 +6,7 @@ mod support;
 
 mod apps_envs;
 mod builds;
+mod cdevents;
 mod cli;
 mod compat;
 mod concurrency;
