@@ -28,8 +28,9 @@ use crate::{Command, Headers, MapError, Outcome};
 /// as `build_id`, it finds the BUILD a later event of the run updates.
 pub const BUILD_PROVIDER: &str = "cdevents";
 
-/// The longest `context.id` or `context.source` kept, in bytes.
-pub const MAX_KEY_LEN: usize = 1024;
+/// The longest `context.id`, `context.source` or `subject.id` taken, in
+/// bytes: each is part of a key some index holds.
+pub const MAX_KEY_LEN: usize = 512;
 
 /// One CDEvent received, mapped.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,7 +217,7 @@ fn cdevent(event: &Value) -> Result<Incoming, MapError> {
 fn key_text(context: &Value, name: &str) -> Result<String, MapError> {
     match context.get(name).and_then(Value::as_str) {
         Some(text) if !text.is_empty() => {
-            if text.len() > MAX_KEY_LEN || text.chars().any(char::is_control) {
+            if !fits_key(text) {
                 return Err(MapError(format!(
                     "The CDEvent's context.{name} must be 1 to {MAX_KEY_LEN} bytes \
                      without control characters"
@@ -228,6 +229,12 @@ fn key_text(context: &Value, name: &str) -> Result<String, MapError> {
     }
 }
 
+/// Whether text can be part of a key: short, and free of control
+/// characters (NUL among them, which PostgreSQL cannot store).
+fn fits_key(text: &str) -> bool {
+    text.len() <= MAX_KEY_LEN && !text.chars().any(char::is_control)
+}
+
 /// The commands of one CDEvent of a known type.
 fn map(
     subject: &str,
@@ -235,12 +242,14 @@ fn map(
     event: &Value,
     at: Option<Timestamp>,
 ) -> Result<Outcome, MapError> {
-    let subject_id = || {
-        text(event, "/subject/id").ok_or_else(|| {
-            MapError(format!(
-                "The {subject}.{predicate} CDEvent lacks subject.id"
-            ))
-        })
+    let subject_id = || match text(event, "/subject/id") {
+        Some(id) if fits_key(id) => Ok(id),
+        Some(_) => Err(MapError(format!(
+            "The CDEvent's subject.id must be 1 to {MAX_KEY_LEN} bytes without control characters"
+        ))),
+        None => Err(MapError(format!(
+            "The {subject}.{predicate} CDEvent lacks subject.id"
+        ))),
     };
     let content = |pointer: &str| text(event, &format!("/subject/content{pointer}"));
     let mut draft = Draft::new();
@@ -581,6 +590,12 @@ mod tests {
         let mut body = event("dev.cdevents.change.merged.0.3.0", json!({"id": "a"}));
         body["context"]["id"] = json!("a\u{0}b");
         assert!(receive(&[] as &[(&str, &str); 0], &body).is_err());
+        let long = "s".repeat(MAX_KEY_LEN + 1);
+        for subject in [json!({"id": "a\u{0}b"}), json!({"id": long})] {
+            let body = event("dev.cdevents.pipelinerun.queued.0.3.0", subject);
+            let err = receive(&[] as &[(&str, &str); 0], &body).unwrap_err();
+            assert!(err.0.contains("subject.id"), "{err:?}");
+        }
         let err = receive(&[] as &[(&str, &str); 0], &json!([1])).unwrap_err();
         assert!(err.0.contains("context"), "{err:?}");
     }
