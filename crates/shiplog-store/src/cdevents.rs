@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use shiplog_api::hooks::CdeventOut;
-use shiplog_domain::{Actor, Change, dora};
+use shiplog_domain::{Actor, Change, DomainError, dora};
 use shiplog_ingest::Outcome;
 use shiplog_ingest::cdevents::incoming::Incoming;
 use shiplog_ingest::cdevents::out::{self, Context, Kind, ReleaseMove};
@@ -13,14 +13,15 @@ use shiplog_ingest::cdevents::out::{self, Context, Kind, ReleaseMove};
 use crate::columns::{AppRow, Columns, SqlValue, to_json_text};
 use crate::db::{Db, WriteTx};
 use crate::hooks::{apply, recall, remember};
-use crate::{Account, Result, queries};
+use crate::{Account, Result, StoreError, queries};
 
 /// The hook name of CDEvents received: the actor's `hook`, and where their
 /// `(context.source, context.id)` keys are kept beside the deliveries.
 pub const HOOK: &str = "cdevents";
 
 /// The change as a CDEvent whose `context.source` is `source` (the
-/// server's public URL); `None` when the mapping names none for it.
+/// server's public URL); `None` when the mapping names none for it, or
+/// its app is gone (with its events, which the CDEvent would describe).
 pub async fn cdevent<D: Db>(
     db: &mut D,
     account: &Account,
@@ -30,7 +31,11 @@ pub async fn cdevent<D: Db>(
     let Some(kind) = out::kind(change) else {
         return Ok(None);
     };
-    let app = db.find_app(account, &change.app_name).await?;
+    let app = match db.find_app(account, &change.app_name).await {
+        Ok(app) => app,
+        Err(StoreError::Domain(DomainError::NotFound(_))) => return Ok(None),
+        Err(err) => return Err(err),
+    };
     let ids = vec![change.event_id.into(), app.id.into()];
     let ancestors = db.events(&app.name, &queries::ANCESTORS, ids).await?;
     let mut context = Context::new(

@@ -32,6 +32,10 @@ pub const BUILD_PROVIDER: &str = "cdevents";
 /// bytes: each is part of a key some index holds.
 pub const MAX_KEY_LEN: usize = 512;
 
+/// The most events one batch may hold: all are recorded in one
+/// transaction, which must stay short.
+pub const MAX_BATCH: usize = 1000;
+
 /// One CDEvent received, mapped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
@@ -81,6 +85,12 @@ pub fn receive(headers: &dyn Headers, body: &Value) -> Result<Received, MapError
                 "A batch must be a JSON array of CloudEvents".into(),
             ));
         };
+        if events.len() > MAX_BATCH {
+            return Err(MapError(format!(
+                "A batch holds at most {MAX_BATCH} CloudEvents, not {}",
+                events.len()
+            )));
+        }
         return events
             .iter()
             .map(structured)
@@ -631,6 +641,9 @@ mod tests {
         };
         assert_eq!(events, vec![plain.clone(), plain]);
         assert!(receive(&batch_ct, &json!({})).is_err());
+        let too_many = Value::Array(vec![json!({}); MAX_BATCH + 1]);
+        let err = receive(&batch_ct, &too_many).unwrap_err();
+        assert!(err.0.contains("at most"), "{err:?}");
         let no_data = json!({"specversion": "1.0", "id": "x", "source": "/s", "type": "t"});
         assert!(receive(&structured_ct, &no_data).is_err());
         let bad = [("ce-id", "%C0%A0"), ("ce-type", "t")];

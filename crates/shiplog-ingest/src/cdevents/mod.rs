@@ -4,13 +4,14 @@
 //! mapped to the same commands as a webhook delivery ([`incoming`]).
 //!
 //! The events are built and read as plain `serde_json` values rather than
-//! with the `cdevents-sdk` and `cloudevents-sdk` crates: shiplog emits a
-//! dozen types and must read v0.4 and v0.5 spellings leniently, while those
+//! with the `cdevents-sdk` and `cloudevents-sdk` crates. Both would build
+//! here (`cdevents-sdk` asks for Rust 1.85), but shiplog emits a dozen
+//! types and must read v0.4 and v0.5 spellings leniently, while those
 //! crates bring generated types for every event of every version, their own
-//! URI, time and error crates and, by default, the CloudEvents SDK's HTTP
-//! stack (chrono, url, uuid, snafu, …), a build cost on small machines that
-//! buys nothing here. The official JSON schemas check what is emitted (see
-//! the server's tests).
+//! URI, time and error crates and, by default, the CloudEvents SDK with
+//! chrono, url, uuid and snafu: a build cost on small machines that buys
+//! nothing here. The official JSON schemas check what is emitted (see the
+//! server's tests).
 
 pub mod binding;
 pub mod incoming;

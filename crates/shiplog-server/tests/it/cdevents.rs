@@ -325,6 +325,26 @@ async fn every_cdevent_shiplog_emits_follows_the_mapping_and_validates_against_t
     assert!(!schema_errors(&dir, &wrong).is_empty());
 }
 
+#[tokio::test]
+async fn a_change_of_an_app_since_deleted_has_no_cdevent() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    create(&app, "pushEvent", json!({"commit_id": "abc"})).await;
+    let store = &app.server.store;
+    let account = store.find_account("jdoe").await.unwrap();
+    let page = PageRequest {
+        order: Order::Asc,
+        limit: 10,
+        after: None,
+    };
+    let change = store.list_changes(&account, &page).await.unwrap().remove(0);
+    let before = store.cdevent(&account, &change, &app.base).await.unwrap();
+    assert!(before.is_some());
+    assert_ok(&app.delete("/jdoe/apps/web").await);
+    let after = store.cdevent(&account, &change, &app.base).await.unwrap();
+    assert_eq!(after, None);
+}
+
 /// The conformance examples of the types shiplog records, and what each
 /// records, read from the example itself.
 #[tokio::test]
