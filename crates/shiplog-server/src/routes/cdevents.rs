@@ -5,7 +5,7 @@
 
 use axum::extract::{Request, State};
 use axum::response::Response;
-use shiplog_api::hooks::{CdeventAnswer, CdeventBatchOut};
+use shiplog_api::hooks::{CdeventAnswer, CdeventBatchOut, CdeventIn, CloudEventIn};
 use shiplog_domain::DomainError;
 use shiplog_ingest::cdevents::incoming::{self, Received};
 
@@ -19,9 +19,13 @@ use crate::state::SharedState;
 /// would; an unmapped type is answered with `ignored`.
 #[utoipa::path(post, path = "/{username}/apps/{app_name}/cdevents", operation_id = "ReceiveCdevents", tag = "CDEvents",
     params(crate::openapi::AppPath),
-    request_body(content = String, description = "A CDEvent as JSON; a structured CloudEvent \
-        (`application/cloudevents+json`) with the CDEvent as `data`; binary mode (`ce-*` headers, \
-        the CDEvent or its data as body); or a batch (`application/cloudevents-batch+json`)"),
+    request_body(description = "A CDEvent as JSON (or in binary mode: `ce-*` headers and the CDEvent, \
+        or only its subject, as body); a structured CloudEvent with the CDEvent as `data`; or a batch of them",
+        content(
+            (CdeventIn = "application/json"),
+            (CloudEventIn = "application/cloudevents+json"),
+            (Vec<CloudEventIn> = "application/cloudevents-batch+json"),
+        )),
     responses((status = 200, body = CdeventAnswer,
         description = "One result, or `{\"results\":[…]}` for a batch"), crate::openapi::ApiErrors))]
 pub async fn receive(
