@@ -28,6 +28,13 @@ pub fn is_deployment(event_type: EventType, fields: &EventFields) -> bool {
         )
 }
 
+/// Whether an `Ok` deployment of `release` rolls back the env's previous
+/// `Ok` deployment, which deployed `previous`: both releases known, and
+/// this one older (a lower RELEASE id).
+pub fn is_rollback(previous: Option<i64>, release: Option<i64>) -> bool {
+    matches!((previous, release), (Some(previous), Some(release)) if release < previous)
+}
+
 /// A DEPLOY of type `Deploy` to an env in scope that ended `Ok` or `Failed`
 /// (an `Aborted` one is no deployment at all).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,8 +278,8 @@ pub fn metrics(
                 for id in waiting.drain(..) {
                     next_ok.insert(id, d);
                 }
-                if let (Some(prev), Some(release)) = (previous_ok, d.release)
-                    && prev.release.is_some_and(|p| release < p)
+                if let Some(prev) = previous_ok
+                    && is_rollback(prev.release, d.release)
                 {
                     rollbacks.insert(d.event_id);
                 }

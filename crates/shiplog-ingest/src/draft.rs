@@ -91,7 +91,7 @@ impl Draft {
         })
     }
 
-    fn parse(&self, event_type: EventType) -> Result<NewEvent, MapError> {
+    pub(crate) fn parse(&self, event_type: EventType) -> Result<NewEvent, MapError> {
         NewEvent::parse(event_type, &self.0).map_err(|err| {
             MapError(format!(
                 "The delivery does not make a valid {}: {err}",

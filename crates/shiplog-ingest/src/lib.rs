@@ -1,10 +1,11 @@
 //! What a webhook delivery from a code host records, as pure functions: its
 //! signature checked over the raw bytes, then its payload mapped to the
-//! commands of the write path. No I/O here; the server verifies, maps, and
+//! commands of the write path; and CDEvents both ways ([`cdevents`]). No I/O here; the server verifies, maps, and
 //! hands the commands to the store, which applies them with the same rules
 //! and change record as any other write.
 
 pub mod bitbucket;
+pub mod cdevents;
 mod draft;
 pub mod github;
 pub mod gitlab;
@@ -114,6 +115,13 @@ pub enum Command {
     Deploy {
         fields: EventFields,
         release_commit: Option<String>,
+    },
+    /// The INCIDENT a CDEvents source calls `subject`: created with
+    /// `fields` (which name the env) when the app has none of that subject,
+    /// else resolved when `fields` resolve it, never reopened.
+    Incident {
+        fields: EventFields,
+        subject: String,
     },
 }
 

@@ -75,6 +75,7 @@ pub static CALLS: &[Call] = &[
         "/{username}/apps/{app_name}/events/{event_id}",
         Write,
     ),
+    call(Method::POST, "/{username}/apps/{app_name}/cdevents", Write),
     // History and metrics.
     call(
         Method::GET,

@@ -26,8 +26,9 @@ use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use shiplog_api::hooks::DeliveryOut;
+use shiplog_api::hooks::{CdeventOut, DeliveryOut};
 use shiplog_domain::{Actor, Change};
+use shiplog_ingest::cdevents::incoming::Incoming;
 use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
 use shiplog_store::members::{Member, MemberSet};
@@ -38,7 +39,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{dora, hooks, members};
+use shiplog_store::{cdevents, dora, hooks, members};
 use tx::PgConn;
 use writer::Writer;
 
@@ -647,6 +648,35 @@ impl Store for PostgresStore {
             webhooks::next_due(&mut PgConn(&mut conn)).await
         })
         .await
+    }
+
+    async fn cdevent(
+        &self,
+        account: &Account,
+        change: &Change,
+        source: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            cdevents::cdevent(&mut PgConn(&mut conn), account, change, source).await
+        })
+        .await
+    }
+
+    async fn ingest_cdevents(
+        &self,
+        account: &Account,
+        app: &str,
+        events: Vec<Incoming>,
+    ) -> Result<Vec<CdeventOut>> {
+        let (account, app) = (account.clone(), app.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    cdevents::ingest(&mut PgConn(conn), &account, &app, events).await
+                })
+            })
+            .await
     }
 
     async fn dora_facts(

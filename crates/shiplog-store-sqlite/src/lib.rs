@@ -22,8 +22,9 @@ use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName};
 
 use readers::Readers;
-use shiplog_api::hooks::DeliveryOut;
+use shiplog_api::hooks::{CdeventOut, DeliveryOut};
 use shiplog_domain::{Actor, Change};
+use shiplog_ingest::cdevents::incoming::Incoming;
 use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
 use shiplog_store::db::run_ready;
@@ -35,7 +36,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{dora, hooks, members};
+use shiplog_store::{cdevents, dora, hooks, members};
 use tx::SqliteConn;
 use writer::Writer;
 
@@ -632,6 +633,41 @@ impl Store for SqliteStore {
     async fn next_delivery_due(&self) -> Result<Option<shiplog_domain::Timestamp>> {
         self.readers
             .read(|conn| run_ready(webhooks::next_due(&mut SqliteConn(conn))))
+    }
+
+    async fn cdevent(
+        &self,
+        account: &Account,
+        change: &Change,
+        source: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        self.readers.read(|conn| {
+            run_ready(cdevents::cdevent(
+                &mut SqliteConn(conn),
+                account,
+                change,
+                source,
+            ))
+        })
+    }
+
+    async fn ingest_cdevents(
+        &self,
+        account: &Account,
+        app: &str,
+        events: Vec<Incoming>,
+    ) -> Result<Vec<CdeventOut>> {
+        let (account, app) = (account.clone(), app.to_owned());
+        self.writer
+            .write(move |conn| {
+                run_ready(cdevents::ingest(
+                    &mut SqliteConn(conn),
+                    &account,
+                    &app,
+                    events,
+                ))
+            })
+            .await
     }
 
     async fn dora_facts(

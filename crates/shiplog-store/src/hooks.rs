@@ -12,6 +12,7 @@ use shiplog_ingest::{Command, Delivery, Outcome, Provider};
 
 use crate::columns::{AppRow, Columns, SqlValue, to_json_text};
 use crate::db::{Db, WriteTx};
+use crate::reads::load_event;
 use crate::write::{create_event, update_event};
 use crate::{Account, Result, StoreError, queries};
 
@@ -201,18 +202,7 @@ pub async fn deliver<T: WriteTx>(
     delivery: Delivery,
 ) -> Result<DeliveryOut> {
     let provider = config.provider.as_str();
-    let key = vec![
-        account.id.into(),
-        provider.into(),
-        delivery.id.as_str().into(),
-    ];
-    if let Some(answer) = tx
-        .rows(FIND_DELIVERY, key.clone(), text_column)
-        .await?
-        .pop()
-    {
-        let mut first: DeliveryOut = serde_json::from_str(&answer)
-            .map_err(|err| StoreError::Internal(format!("a stored delivery answer: {err}")))?;
+    if let Some(mut first) = recall::<_, DeliveryOut>(tx, account, provider, &delivery.id).await? {
         first.duplicate = true;
         return Ok(first);
     }
@@ -239,13 +229,57 @@ pub async fn deliver<T: WriteTx>(
         duplicate: false,
         ignored,
     };
-    let now = Timestamp::now().millis();
-    let mut values = key;
-    values.extend([to_json_text(&answer).as_str().into(), now.into()]);
-    tx.execute(INSERT_DELIVERY, values).await?;
-    let values = vec![now.into(), account.id.into(), provider.into()];
+    remember(
+        tx,
+        account,
+        provider,
+        &answer.delivery,
+        &to_json_text(&answer),
+    )
+    .await?;
+    let values = vec![
+        Timestamp::now().millis().into(),
+        account.id.into(),
+        provider.into(),
+    ];
     tx.execute(COUNT_DELIVERY, values).await?;
     Ok(answer)
+}
+
+/// The answer kept for a delivery `key` of `source` (a provider, or
+/// `cdevents`) in the account, if it was received before.
+pub(crate) async fn recall<D: Db, A: serde::de::DeserializeOwned>(
+    db: &mut D,
+    account: &Account,
+    source: &str,
+    key: &str,
+) -> Result<Option<A>> {
+    let values = vec![account.id.into(), source.into(), key.into()];
+    let Some(answer) = db.rows(FIND_DELIVERY, values, text_column).await?.pop() else {
+        return Ok(None);
+    };
+    serde_json::from_str(&answer)
+        .map(Some)
+        .map_err(|err| StoreError::Internal(format!("a stored delivery answer: {err}")))
+}
+
+/// Keeps the answer to a delivery `key` of `source`, in the transaction of
+/// what it recorded, so that a repeat records nothing.
+pub(crate) async fn remember<T: WriteTx>(
+    tx: &mut T,
+    account: &Account,
+    source: &str,
+    key: &str,
+    answer: &str,
+) -> Result<()> {
+    let values = vec![
+        account.id.into(),
+        source.into(),
+        key.into(),
+        answer.into(),
+        Timestamp::now().millis().into(),
+    ];
+    tx.execute(UPSERT_DELIVERY, values).await.map(|_| ())
 }
 
 /// The app a delivery records to: the hook's, else the repository's,
@@ -285,7 +319,7 @@ async fn app_of<T: WriteTx>(
 }
 
 /// Applies one command; the id of the event it created or changed, if any.
-async fn apply<T: WriteTx>(
+pub(crate) async fn apply<T: WriteTx>(
     tx: &mut T,
     account: &Account,
     actor: &Actor,
@@ -347,8 +381,34 @@ async fn apply<T: WriteTx>(
                 }
             }
         }
+        Command::Incident { fields, subject } => {
+            // The INCIDENT of each subject is found through a kept key, as
+            // incidents have no id column of their own to look one up by.
+            let key = serde_json::json!([app.id, subject]).to_string();
+            let known: Option<i64> = recall(tx, account, INCIDENT_SUBJECTS, &key).await?;
+            let found = match known {
+                Some(id) => load_event(tx, app, id).await?,
+                None => None,
+            };
+            match found {
+                Some(incident) => advance(tx, account, actor, name, &incident, &fields).await,
+                None => {
+                    let event = NewEvent {
+                        event_type: EventType::Incident,
+                        fields,
+                    };
+                    let id = create_event(tx, account, actor, name, event).await?;
+                    remember(tx, account, INCIDENT_SUBJECTS, &key, &id.to_string()).await?;
+                    Ok(Some(id))
+                }
+            }
+        }
     }
 }
+
+/// The `source` under which each INCIDENT's subject (per app) is kept
+/// beside the deliveries, with the INCIDENT's id as its answer.
+const INCIDENT_SUBJECTS: &str = "cdevents:incident";
 
 fn build_key(fields: &EventFields) -> Vec<SqlValue> {
     vec![
@@ -357,7 +417,7 @@ fn build_key(fields: &EventFields) -> Vec<SqlValue> {
     ]
 }
 
-/// Moves a BUILD or DEPLOY forward to the status a delivery reports; a
+/// Moves a BUILD, DEPLOY or INCIDENT forward to the status a delivery reports; a
 /// delivery that would move it back (or repeat it) changes nothing.
 async fn advance<T: WriteTx>(
     tx: &mut T,
@@ -376,6 +436,8 @@ async fn advance<T: WriteTx>(
         build_end: reported.build_end,
         deployment_status: reported.deployment_status,
         deployment_end: reported.deployment_end,
+        incident_status: reported.incident_status,
+        incident_end: reported.incident_end,
         ..EventUpdate::default()
     };
     update_event(tx, account, actor, app, current.event_id, &update).await?;
@@ -437,9 +499,13 @@ const DELETE_HOOK: &str = "DELETE FROM hooks WHERE account_id = $1 AND provider 
 const FIND_DELIVERY: &str = "SELECT answer FROM hook_deliveries \
      WHERE account_id = $1 AND provider = $2 AND delivery_id = $3";
 
-/// (account id, provider, delivery id, answer, at).
-const INSERT_DELIVERY: &str = "INSERT INTO hook_deliveries \
-     (account_id, provider, delivery_id, answer, at_ms) VALUES ($1, $2, $3, $4, $5)";
+/// (account id, provider, delivery id, answer, at). A delivery is looked
+/// up first in the same transaction, so only a kept incident subject whose
+/// event is gone is ever replaced.
+const UPSERT_DELIVERY: &str = "INSERT INTO hook_deliveries \
+     (account_id, provider, delivery_id, answer, at_ms) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (account_id, provider, delivery_id) \
+     DO UPDATE SET answer = excluded.answer, at_ms = excluded.at_ms";
 
 /// (at, account id, provider).
 const COUNT_DELIVERY: &str = "UPDATE hooks SET last_delivery_ms = $1, deliveries = deliveries + 1 \

@@ -6,6 +6,7 @@
 //! and enforce the domain's rules atomically (conditional updates, unique
 //! indexes), so they hold across concurrent writers.
 
+pub mod cdevents;
 pub mod columns;
 pub mod constraints;
 pub mod db;
@@ -320,6 +321,23 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// When the next delivery falls due, if any waits.
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+    /// A change as a CDEvent whose `context.source` is `source` (the
+    /// server's public URL); none when the mapping names none for it (see
+    /// [`cdevents::cdevent`]).
+    async fn cdevent(
+        &self,
+        account: &Account,
+        change: &Change,
+        source: &str,
+    ) -> Result<Option<serde_json::Value>>;
+    /// Records CDEvents received for an app in one transaction, once each
+    /// per `(context.source, context.id)` (see [`cdevents::ingest`]).
+    async fn ingest_cdevents(
+        &self,
+        account: &Account,
+        app: &str,
+        events: Vec<shiplog_ingest::cdevents::incoming::Incoming>,
+    ) -> Result<Vec<shiplog_api::hooks::CdeventOut>>;
     /// What DORA's metrics of a scope are computed from (see [`dora::read`]).
     async fn dora_facts(
         &self,

@@ -4,6 +4,7 @@
 use shiplog_api::ChangeOut;
 use shiplog_domain::Change;
 use shiplog_domain::outbound::Format;
+use shiplog_ingest::cdevents::binding::binary_headers;
 use shiplog_store::Account;
 
 use crate::error::ApiError;
@@ -14,7 +15,8 @@ pub struct Message {
     /// `change` or `cdevent`: the stream's event name.
     pub kind: &'static str,
     pub body: String,
-    /// The CloudEvents binary-mode headers of a CDEvent.
+    /// The headers a webhook sends it with: its content type and, for a
+    /// CDEvent, the CloudEvents binary-mode attributes.
     pub headers: Vec<(&'static str, String)>,
 }
 
@@ -26,19 +28,27 @@ pub async fn render(
     change: Change,
     format: Format,
 ) -> Result<Option<Message>, ApiError> {
+    let serialise =
+        |err: serde_json::Error| ApiError::Internal(format!("serialising a change: {err}"));
     match format {
-        Format::Shiplog => {
-            let body = serde_json::to_string(&ChangeOut::from(change))
-                .map_err(|err| ApiError::Internal(format!("serialising a change: {err}")))?;
-            Ok(Some(Message {
-                kind: "change",
-                body,
-                headers: Vec::new(),
-            }))
-        }
+        Format::Shiplog => Ok(Some(Message {
+            kind: "change",
+            body: serde_json::to_string(&ChangeOut::from(change)).map_err(serialise)?,
+            headers: vec![("content-type", "application/json".to_owned())],
+        })),
         Format::Cdevents => {
-            let _ = (state, account);
-            Ok(None)
+            let Some(cdevent) = state
+                .store
+                .cdevent(account, &change, &state.public_url)
+                .await?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(Message {
+                kind: "cdevent",
+                headers: binary_headers(&cdevent),
+                body: serde_json::to_string(&cdevent).map_err(serialise)?,
+            }))
         }
     }
 }

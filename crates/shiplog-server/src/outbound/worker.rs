@@ -194,7 +194,6 @@ async fn send(
         .targets
         .client()
         .post(url)
-        .header("content-type", "application/json")
         .header("webhook-id", &id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature);

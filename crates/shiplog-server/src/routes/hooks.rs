@@ -94,7 +94,7 @@ pub async fn delete(
 }
 
 /// A delivery's headers, as the mappings read them.
-struct HttpHeaders<'a>(&'a HeaderMap);
+pub(crate) struct HttpHeaders<'a>(pub(crate) &'a HeaderMap);
 
 impl Headers for HttpHeaders<'_> {
     fn get(&self, name: &str) -> Option<&str> {

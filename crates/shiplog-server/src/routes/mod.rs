@@ -2,6 +2,7 @@
 //! and the JSON answers for unknown paths and methods.
 
 pub(crate) mod apps;
+pub(crate) mod cdevents;
 pub(crate) mod dora;
 pub(crate) mod envs;
 pub(crate) mod events;
@@ -49,6 +50,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(stream::stream))
         .routes(routes!(members::list))
         .routes(routes!(members::set, members::remove))
+        .routes(routes!(cdevents::receive))
         .routes(routes!(apps::list))
         .routes(routes!(apps::get, apps::create, apps::delete))
         .routes(routes!(envs::list))

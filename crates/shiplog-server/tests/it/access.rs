@@ -151,6 +151,16 @@ impl Fixture {
             "GetEnv" => get("/jdoe/envs/production".into()),
             "ListHooks" => get("/jdoe/hooks".into()),
             "ListMembers" => get("/jdoe/members".into()),
+            "ReceiveCdevents" => put_body(
+                Method::POST,
+                "/jdoe/apps/web/cdevents".into(),
+                json!({
+                    "context": {"id": format!("access-{n}"), "source": "/access",
+                                "type": "dev.cdevents.pipelinerun.queued.0.2.0",
+                                "timestamp": "2026-01-01T00:00:00Z", "specversion": "0.5.0"},
+                    "subject": {"id": format!("run-{n}"), "content": {"pipelineName": "ci"}}
+                }),
+            ),
             "StreamChanges" => get("/jdoe/stream".into()),
             "ListWebhooks" => get("/jdoe/webhooks".into()),
             "GetWebhook" => get(format!("/jdoe/webhooks/{PROBE}")),

@@ -9,6 +9,7 @@ mod access;
 mod access_cli;
 mod apps_envs;
 mod builds;
+mod cdevents;
 mod cli;
 mod compat;
 mod concurrency;
