@@ -80,6 +80,36 @@ pub enum Command {
     /// Manage the webhooks GitHub, GitLab and Bitbucket deliver to.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Copy a SQLite store to a new file, consistently, while it serves
+    /// (for PostgreSQL, use pg_dump).
+    #[command(
+        after_help = "Example: shiplog backup --database sqlite:///var/lib/shiplog/shiplog.db /var/backups/shiplog.db"
+    )]
+    Backup {
+        /// The file to write; it must not exist.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Copy a SQLite store into an empty PostgreSQL database: every table,
+    /// with its ids, tokens, markers' secret and history; counts and
+    /// checksums are verified. Stop the server on the SQLite store first.
+    #[command(
+        after_help = "Example: shiplog migrate --from sqlite:///var/lib/shiplog/shiplog.db --to postgres://shiplog@db.example.com/shiplog"
+    )]
+    Migrate {
+        /// The SQLite store to copy: sqlite://PATH.
+        #[arg(
+            long,
+            visible_alias = "database",
+            env = "SHIPLOG_DATABASE_URL",
+            value_name = "URL"
+        )]
+        from: String,
+        /// The PostgreSQL database to copy into: postgres://USER@HOST:PORT/DB.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Print the OpenAPI description of the API (as served at /-/openapi.json).
     #[command(after_help = "Example: shiplog openapi > openapi.json")]
     Openapi,

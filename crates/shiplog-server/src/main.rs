@@ -56,6 +56,17 @@ async fn main() -> anyhow::Result<ExitCode> {
             admin::revoke_token(&*store, &user, token_id).await?;
             println!("Revoked token {token_id} of {user}.");
         }
+        Command::Backup { file, database } => {
+            shiplog_server::database::backup(&database.url, file.clone()).await?;
+            println!("Wrote a copy of the store to {}.", file.display());
+        }
+        Command::Migrate { from, to } => {
+            let copied = shiplog_server::moving::migrate(&from, &to).await?;
+            for (table, rows) in &copied.tables {
+                println!("{table:<20} {rows:>10} rows");
+            }
+            println!("Copied and verified {} tables.", copied.tables.len());
+        }
         Command::Hook(command) => hook_command(command).await?,
         Command::Client(command) => {
             return Ok(ExitCode::from(

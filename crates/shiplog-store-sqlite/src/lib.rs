@@ -3,6 +3,7 @@
 
 mod apps;
 mod auth;
+mod backup;
 mod events;
 mod migrations;
 mod readers;
@@ -36,6 +37,7 @@ use shiplog_store::{dora, hooks};
 use tx::SqliteConn;
 use writer::Writer;
 
+pub use backup::backup;
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
 
 /// Read connections kept open: one per core and some to spare.

@@ -5,6 +5,7 @@ mod instances;
 mod support;
 
 mod apps_envs;
+mod backup;
 mod builds;
 mod cli;
 mod compat;
