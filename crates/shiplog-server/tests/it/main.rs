@@ -24,6 +24,7 @@ mod idempotency;
 mod isolation;
 mod logging;
 mod models;
+mod moving;
 mod openapi;
 mod operability;
 mod pagination;
