@@ -110,6 +110,21 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         to: String,
     },
+    /// Remove old events at once, as the server's retention does, and
+    /// list what goes.
+    #[command(after_help = "Example: shiplog prune --dry-run --before 2026-01-01T00:00:00Z")]
+    Prune {
+        /// List what would go; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove events before this time (RFC 3339) whatever the policy.
+        #[arg(long, value_name = "TIMESTAMP")]
+        before: Option<String>,
+        #[command(flatten)]
+        retention: RetentionArg,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Print the OpenAPI description of the API (as served at /-/openapi.json).
     #[command(after_help = "Example: shiplog openapi > openapi.json")]
     Openapi,
@@ -152,6 +167,16 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SHIPLOG_LOG_JSON")]
     pub log_json: bool,
+    #[command(flatten)]
+    pub retention: RetentionArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArg {
+    /// Remove events older than this many days (an app's own
+    /// retention_days wins), keeping what runs and its lineage.
+    #[arg(long, env = "SHIPLOG_RETENTION_DAYS", value_name = "DAYS")]
+    pub retention_days: Option<u32>,
 }
 
 impl From<ServeArgs> for ServerSettings {
@@ -166,6 +191,8 @@ impl From<ServeArgs> for ServerSettings {
             metrics_listen: args.metrics_listen,
             request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             max_in_flight: args.max_in_flight,
+            retention_days: args.retention.retention_days,
+            prune_every: Some(crate::pruning::PRUNE_EVERY),
         }
     }
 }

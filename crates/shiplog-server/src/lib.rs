@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod moving;
 pub mod openapi;
 pub mod pagination;
+pub mod pruning;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -67,6 +67,37 @@ async fn main() -> anyhow::Result<ExitCode> {
             }
             println!("Copied and verified {} tables.", copied.tables.len());
         }
+        Command::Prune {
+            dry_run,
+            before,
+            retention,
+            database,
+        } => {
+            let before = match before.as_deref() {
+                Some(text) => Some(shiplog_domain::Timestamp::parse(text).ok_or_else(|| {
+                    anyhow::anyhow!("--before {text:?} is not an RFC 3339 timestamp")
+                })?),
+                None => None,
+            };
+            if before.is_none() && retention.retention_days.is_none() {
+                eprintln!(
+                    "No --before or --retention-days: only apps with their own retention_days are pruned."
+                );
+            }
+            let store = shiplog_server::database::open(&database.url).await?;
+            let summary = shiplog_server::pruning::prune_now(
+                &*store,
+                before,
+                retention.retention_days,
+                dry_run,
+            )
+            .await?;
+            if summary.busy {
+                anyhow::bail!("another instance is pruning this database; try again later");
+            }
+            let verb = if dry_run { "Would remove" } else { "Removed" };
+            println!("{verb} {} events.", summary.removed);
+        }
         Command::Hook(command) => hook_command(command).await?,
         Command::Client(command) => {
             return Ok(ExitCode::from(
@@ -150,17 +181,23 @@ fn init_logging(json: bool) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
+/// Resolves on SIGINT or SIGTERM. SIGHUP (which a terminal closing or a
+/// service manager's reload sends) is logged and otherwise ignored: the
+/// server has no configuration file to reread, and must not die of it.
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("install the SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
+        let mut hangup = signal(SignalKind::hangup()).expect("install the SIGHUP handler");
+        tokio::pin!(interrupt);
+        loop {
+            tokio::select! {
+                _ = &mut interrupt => break,
+                _ = terminate.recv() => break,
+                _ = hangup.recv() => tracing::info!("SIGHUP ignored: shiplog has nothing to reload"),
+            }
         }
     }
     #[cfg(not(unix))]

@@ -46,6 +46,11 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     /// API requests served at once; more are answered 503 at once.
     pub max_in_flight: usize,
+    /// Events older than this many days are pruned, unless their app says
+    /// otherwise.
+    pub retention_days: Option<u32>,
+    /// How often to prune in the background; none never does.
+    pub prune_every: Option<Duration>,
 }
 
 impl ServerSettings {
@@ -61,6 +66,8 @@ impl ServerSettings {
             metrics_listen: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            retention_days: None,
+            prune_every: None,
         }
     }
 }
@@ -94,6 +101,7 @@ pub struct RunningServer {
     pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    pruner: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -140,6 +148,9 @@ impl RunningServer {
             }
             None => None,
         };
+        let pruner = settings
+            .prune_every
+            .map(|every| crate::pruning::spawn(store.clone(), settings.retention_days, every));
         let service = app(state, &settings);
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, service.into_make_service())
@@ -156,11 +167,15 @@ impl RunningServer {
             store,
             stop: Some(stop),
             task,
+            pruner,
         })
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(mut self) {
+        if let Some(pruner) = self.pruner.take() {
+            pruner.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -170,7 +185,12 @@ impl RunningServer {
     /// Waits until the server ends (after a signal passed to `stop`).
     pub async fn wait(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
         signal.await;
-        let RunningServer { stop, task, .. } = self;
+        let RunningServer {
+            stop, task, pruner, ..
+        } = self;
+        if let Some(pruner) = pruner {
+            pruner.abort();
+        }
         if let Some(stop) = stop {
             let _ = stop.send(());
         }

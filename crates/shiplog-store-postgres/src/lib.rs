@@ -35,7 +35,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{dora, hooks};
+use shiplog_store::{dora, hooks, retention};
 use tx::PgConn;
 use writer::Writer;
 
@@ -49,6 +49,8 @@ pub const POOL_SIZE: u32 = 10;
 const WRITE_QUEUE: usize = 1024;
 /// The longest a read may take before it is answered `Unavailable`.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The advisory lock a pruning step holds: one pruner at a time.
+const PRUNE_LOCK: i64 = 0x5348_4950_5052_554e;
 /// How long to wait for a free or new connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -467,6 +469,31 @@ impl Store for PostgresStore {
             dora::read(&mut PgConn(&mut conn), account, app, env).await
         })
         .await
+    }
+
+    async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    // One pruner at a time across instances: another's step
+                    // holding the lock means it is pruning; this run stops.
+                    let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                        .bind(PRUNE_LOCK)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db_error)?;
+                    if !ours {
+                        return Ok(retention::StepDone {
+                            removed: Vec::new(),
+                            next: None,
+                            gone: step.gone,
+                            busy: true,
+                        });
+                    }
+                    retention::step(&mut PgConn(conn), step).await
+                })
+            })
+            .await
     }
 
     async fn list_events(

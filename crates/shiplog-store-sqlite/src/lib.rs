@@ -33,7 +33,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{dora, hooks};
+use shiplog_store::{dora, hooks, retention};
 use tx::SqliteConn;
 use writer::Writer;
 
@@ -514,6 +514,12 @@ impl Store for SqliteStore {
     ) -> Result<dora::DoraFacts> {
         self.readers
             .read(|conn| run_ready(dora::read(&mut SqliteConn(conn), account, app, env)))
+    }
+
+    async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone> {
+        self.writer
+            .write(move |conn| run_ready(retention::step(&mut SqliteConn(conn), step)))
+            .await
     }
 
     async fn list_events(

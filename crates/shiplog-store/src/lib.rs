@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod pages;
 pub mod queries;
 pub mod reads;
+pub mod retention;
 pub mod write;
 
 use async_trait::async_trait;
@@ -256,6 +257,9 @@ pub trait Store: Send + Sync + 'static {
         app: Option<&str>,
         env: Option<&str>,
     ) -> Result<dora::DoraFacts>;
+    /// One bounded step of pruning, in a write transaction of its own (see
+    /// [`retention::step`]).
+    async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone>;
 }
 
 /// A name that is not a valid resource name cannot exist: it is answered

@@ -31,4 +31,5 @@ mod pagination;
 mod persistence;
 mod process;
 mod proptests;
+mod retention;
 mod scale_out;
