@@ -299,10 +299,12 @@ async fn remove<T: WriteTx>(
     }
     let sql = format!("DELETE FROM events WHERE app_id = $1 AND id IN ({list})");
     tx.execute(&sql, values).await?;
+    // Placeholders numbered in the order they first appear, as SQLite
+    // binds them.
     tx.execute(
-        "UPDATE apps SET pruned_before_ms = $2 WHERE id = $1 \
-         AND (pruned_before_ms IS NULL OR pruned_before_ms < $2)",
-        vec![app_id.into(), cutoff.into()],
+        "UPDATE apps SET pruned_before_ms = $1 WHERE id = $2 \
+         AND (pruned_before_ms IS NULL OR pruned_before_ms < $1)",
+        vec![cutoff.into(), app_id.into()],
     )
     .await?;
     Ok(())

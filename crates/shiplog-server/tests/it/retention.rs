@@ -204,10 +204,25 @@ async fn pruning_keeps_exactly_what_runs_the_latest_and_their_chains() {
             .await;
         assert_error(&gone, 404, "NotFound");
     }
-    // DORA answers over the cut window; again, nothing more goes.
-    assert_ok(
-        &app.get("/jdoe/dora?app=web&from=2019-01-01&to=2021-01-01")
-            .await,
+    // DORA says a window that starts before the cut is truncated, and
+    // says nothing of one after it; again, nothing more goes.
+    let before_cut = app
+        .get("/jdoe/dora?app=web&from=2019-01-01&to=2021-01-01")
+        .await;
+    assert_ok(&before_cut);
+    assert_eq!(
+        before_cut.json["dora"]["truncated"], true,
+        "{}",
+        before_cut.text
+    );
+    let after_cut = app
+        .get("/jdoe/dora?app=web&from=2100-01-01&to=2100-02-01")
+        .await;
+    assert_ok(&after_cut);
+    assert!(
+        after_cut.json["dora"].get("truncated").is_none(),
+        "{}",
+        after_cut.text
     );
     let again = prune_now(&*app.server.store, far_future(), None, false)
         .await
