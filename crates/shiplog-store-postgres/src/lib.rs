@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
 use sqlx::PgPool;
@@ -236,6 +236,15 @@ impl Store for PostgresStore {
 
     async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>> {
         bounded(async { apps::list_apps(&mut *self.conn().await?, account, page).await }).await
+    }
+
+    async fn update_app(&self, account: &Account, name: &str, update: AppUpdate) -> Result<App> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { apps::update_app(conn, &account, &name, update).await })
+            })
+            .await
     }
 
     async fn delete_app(&self, account: &Account, name: &str) -> Result<()> {

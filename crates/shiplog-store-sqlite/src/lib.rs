@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName};
 
@@ -289,6 +289,13 @@ impl Store for SqliteStore {
     async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>> {
         self.readers
             .read(|conn| apps::list_apps(conn, account, page))
+    }
+
+    async fn update_app(&self, account: &Account, name: &str, update: AppUpdate) -> Result<App> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| apps::update_app(conn, &account, &name, update))
+            .await
     }
 
     async fn delete_app(&self, account: &Account, name: &str) -> Result<()> {

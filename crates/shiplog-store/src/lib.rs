@@ -21,7 +21,7 @@ pub mod write;
 
 use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Actor, Change, Event, EventFilter, PageRequest, ResourceName, Timestamp};
 
@@ -125,6 +125,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_app(&self, account: &Account, name: &ResourceName, app: NewApp) -> Result<App>;
     async fn get_app(&self, account: &Account, name: &str) -> Result<App>;
     async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>>;
+    /// Sets the fields an update names; `NotFound` without such an app.
+    async fn update_app(&self, account: &Account, name: &str, update: AppUpdate) -> Result<App>;
     /// Deletes an app with its events and envs.
     async fn delete_app(&self, account: &Account, name: &str) -> Result<()>;
 

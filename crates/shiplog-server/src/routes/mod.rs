@@ -41,7 +41,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(hooks::list))
         .routes(routes!(hooks::configure, hooks::delete, hooks::deliver))
         .routes(routes!(apps::list))
-        .routes(routes!(apps::get, apps::create, apps::delete))
+        .routes(routes!(apps::get, apps::create, apps::update, apps::delete))
         .routes(routes!(envs::list))
         .routes(routes!(envs::list_of_app))
         .routes(routes!(envs::get, envs::delete))

@@ -291,3 +291,96 @@ async fn sighup_leaves_the_server_serving() {
     assert_eq!(server.status(put, "/admin/apps/demo", &token).await, 200);
     assert_eq!(server.terminate(), Some(0));
 }
+
+#[tokio::test]
+async fn an_app_keeps_its_own_retention_set_on_create_and_by_update() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .put("/jdoe/apps/web", json!({"retention_days": 30}))
+        .await;
+    assert_ok(&created);
+    assert_eq!(created.json["app"]["retention_days"], 30);
+    app.create_app("api").await;
+    let plain = app.get("/jdoe/apps/api").await;
+    assert!(
+        plain.json["app"].get("retention_days").is_none(),
+        "{}",
+        plain.text
+    );
+    for bad in [json!(0), json!(-3), json!(2.5), json!("30"), json!(36_501)] {
+        let refused = app
+            .post("/jdoe/apps/api", json!({"retention_days": bad}))
+            .await;
+        assert_error(&refused, 400, "BadParam");
+    }
+    assert!(
+        app.get("/jdoe/apps/api").await.json["app"]
+            .get("retention_days")
+            .is_none()
+    );
+    let missing = app
+        .post("/jdoe/apps/nope", json!({"retention_days": 5}))
+        .await;
+    assert_error(&missing, 404, "NotFound");
+
+    // Only an app with a retention of its own is pruned without a default.
+    let mut web = Vec::new();
+    for n in 0..3 {
+        web.push(
+            app.create_event("web", "pushEvent", json!({"commit_id": format!("w{n}")}))
+                .await,
+        );
+    }
+    let api: BTreeSet<i64> = [
+        app.create_event("api", "pushEvent", json!({})).await,
+        app.create_event("api", "pushEvent", json!({})).await,
+    ]
+    .into();
+    let later = Timestamp::from_millis(Timestamp::now().millis() + 31 * 86_400_000);
+    let policy = shiplog_store::retention::Policy {
+        before: None,
+        default_days: None,
+        now: later,
+    };
+    let summary = shiplog_store::retention::run(&*app.server.store, policy, false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.removed, 3);
+    assert!(event_ids(&app).await.is_empty());
+    let api_left = {
+        let page = app.get("/jdoe/apps/api/events").await;
+        page.json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_id"].as_i64().unwrap())
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(api_left, api);
+
+    // An update sets and clears the retention, and leaves the rest.
+    let described = app
+        .post(
+            "/jdoe/apps/api",
+            json!({"description": "the API", "retention_days": 7}),
+        )
+        .await;
+    assert_ok(&described);
+    assert_eq!(described.json["app"]["retention_days"], 7);
+    let cleared = app
+        .post("/jdoe/apps/api", json!({"retention_days": null}))
+        .await;
+    assert_ok(&cleared);
+    assert!(
+        cleared.json["app"].get("retention_days").is_none(),
+        "{}",
+        cleared.text
+    );
+    assert_eq!(cleared.json["app"]["description"], "the API");
+    let listed = app.get("/jdoe/apps").await;
+    assert_eq!(
+        listed.json["apps"][1]["retention_days"], 30,
+        "{}",
+        listed.text
+    );
+}
