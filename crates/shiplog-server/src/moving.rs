@@ -51,6 +51,18 @@ pub async fn migrate(from: &str, to: &str) -> anyhow::Result<Copied> {
     if !source.is_file() {
         bail!("no SQLite database at {}", source.display());
     }
+    let is_store: bool = rusqlite::Connection::open_with_flags(
+        &source,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?
+    .query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !is_store {
+        bail!("{} is not a shiplog database", source.display());
+    }
     // Both schemas at this build's version: the same tables on each side.
     drop(shiplog_store_sqlite::SqliteStore::open(&source).await?);
     drop(shiplog_store_postgres::PostgresStore::open(&target).await?);

@@ -49,7 +49,7 @@ pub const POOL_SIZE: u32 = 10;
 const WRITE_QUEUE: usize = 1024;
 /// The longest a read may take before it is answered `Unavailable`.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// The advisory lock a pruning step holds: one pruner at a time.
+/// The advisory lock a prune run holds: one pruner at a time across instances.
 const PRUNE_LOCK: i64 = 0x5348_4950_5052_554e;
 /// How long to wait for a free or new connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -483,26 +483,22 @@ impl Store for PostgresStore {
     async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone> {
         self.writer
             .write(move |conn| {
-                Box::pin(async move {
-                    // One pruner at a time across instances: another's step
-                    // holding the lock means it is pruning; this run stops.
-                    let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-                        .bind(PRUNE_LOCK)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(db_error)?;
-                    if !ours {
-                        return Ok(retention::StepDone {
-                            removed: Vec::new(),
-                            next: None,
-                            gone: step.gone,
-                            busy: true,
-                        });
-                    }
-                    retention::step(&mut PgConn(conn), step).await
-                })
+                Box::pin(async move { retention::step(&mut PgConn(conn), step).await })
             })
             .await
+    }
+
+    /// A session-level advisory lock on a connection of its own, taken out
+    /// of the pool: closing it (when the lease is dropped, or the process
+    /// dies) releases the lock.
+    async fn prune_lease(&self) -> Result<Option<retention::Lease>> {
+        let mut conn = self.conn().await?.detach();
+        let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(PRUNE_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db_error)?;
+        Ok(ours.then(|| Box::new(conn) as retention::Lease))
     }
 
     async fn list_events(

@@ -262,6 +262,9 @@ pub trait Store: Send + Sync + 'static {
     /// One bounded step of pruning, in a write transaction of its own (see
     /// [`retention::step`]).
     async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone>;
+    /// The right to prune, held for a whole run; none while another
+    /// instance prunes.
+    async fn prune_lease(&self) -> Result<Option<retention::Lease>>;
 }
 
 /// A name that is not a valid resource name cannot exist: it is answered

@@ -86,8 +86,6 @@ pub struct StepDone {
     pub removed: Vec<Removed>,
     pub next: Option<Cursor>,
     pub gone: HashSet<i64>,
-    /// Another pruner holds the store: this run stops.
-    pub busy: bool,
 }
 
 struct AppToScan {
@@ -183,7 +181,6 @@ pub async fn step<T: WriteTx>(tx: &mut T, step: Step) -> Result<StepDone> {
             removed: Vec::new(),
             next: None,
             gone,
-            busy: false,
         });
     };
     let next_app = Some(Cursor {
@@ -200,7 +197,6 @@ pub async fn step<T: WriteTx>(tx: &mut T, step: Step) -> Result<StepDone> {
             removed: Vec::new(),
             next: next_app,
             gone,
-            busy: false,
         });
     };
     let values = vec![
@@ -222,7 +218,6 @@ pub async fn step<T: WriteTx>(tx: &mut T, step: Step) -> Result<StepDone> {
             removed: Vec::new(),
             next,
             gone,
-            busy: false,
         });
     }
     let mut protected: HashSet<i64> = tx
@@ -277,7 +272,6 @@ pub async fn step<T: WriteTx>(tx: &mut T, step: Step) -> Result<StepDone> {
         removed,
         next,
         gone,
-        busy: false,
     })
 }
 
@@ -310,11 +304,15 @@ async fn remove<T: WriteTx>(
     Ok(())
 }
 
+/// Held while a run prunes (see [`Store::prune_lease`]); dropping it lets
+/// another run start.
+pub type Lease = Box<dyn std::any::Any + Send>;
+
 /// What a run removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub removed: u64,
-    /// The run stopped because another instance was pruning.
+    /// Nothing was done: another instance was pruning.
     pub busy: bool,
 }
 
@@ -327,6 +325,12 @@ pub async fn run(
     dry_run: bool,
     mut each: impl FnMut(&Removed),
 ) -> Result<Summary> {
+    let Some(_lease) = store.prune_lease().await? else {
+        return Ok(Summary {
+            removed: 0,
+            busy: true,
+        });
+    };
     let mut cursor = Some(Cursor {
         app_id: 0,
         below: None,
@@ -346,10 +350,6 @@ pub async fn run(
             each(removed);
         }
         summary.removed += done.removed.len() as u64;
-        if done.busy {
-            summary.busy = true;
-            break;
-        }
         // A real run's removed events are gone from the database: only a
         // dry run must remember them.
         gone = if dry_run { done.gone } else { HashSet::new() };

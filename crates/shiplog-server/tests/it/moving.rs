@@ -115,7 +115,7 @@ async fn record_everything(api: &Api) -> (Vec<i64>, String) {
     api.write(
         Method::PUT,
         "/jdoe/apps/web",
-        json!({"description": "the shop"}),
+        json!({"description": "the shop", "retention_days": 400}),
         &[],
     )
     .await;
@@ -302,4 +302,37 @@ async fn a_migrated_store_answers_as_the_sqlite_one_did_and_keeps_tokens_markers
         "one more than before, the hook's push included"
     );
     pg_api.server.stop().await;
+}
+
+#[test]
+fn a_source_that_is_not_a_shiplog_store_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE notes (body TEXT)")
+        .unwrap();
+    drop(conn);
+    let output = migrate(
+        &format!("sqlite://{}", path.display()),
+        "postgres://nobody@127.0.0.1:1/none",
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a shiplog database"), "{stderr}");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 1, "no shiplog table was made in it");
+
+    let wrong = migrate(
+        &format!("sqlite://{}", path.display()),
+        "sqlite://elsewhere.db",
+    );
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("--to names a PostgreSQL database"));
 }

@@ -384,3 +384,24 @@ async fn an_app_keeps_its_own_retention_set_on_create_and_by_update() {
         listed.text
     );
 }
+
+#[tokio::test]
+async fn on_postgresql_a_second_instance_does_not_prune_while_one_does() {
+    let app = TestApp::spawn().await;
+    let crate::helpers::TestStore::Postgres(database) = &app.store else {
+        eprintln!("skipped: the lease between instances is PostgreSQL's");
+        return;
+    };
+    app.create_app("web").await;
+    app.create_event("web", "pushEvent", json!({})).await;
+    app.create_event("web", "pushEvent", json!({})).await;
+    let other = shiplog_store_postgres::PostgresStore::open(&database.url)
+        .await
+        .unwrap();
+    let lease = app.server.store.prune_lease().await.unwrap();
+    assert!(lease.is_some());
+    let refused = prune_now(&other, far_future(), None, false).await.unwrap();
+    assert!(refused.busy);
+    assert_eq!(refused.removed, 0);
+    assert_eq!(event_ids(&app).await.len(), 2);
+}
