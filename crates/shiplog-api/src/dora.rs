@@ -33,6 +33,11 @@ pub struct DoraOut {
     pub change_fail_rate: FailRateOut,
     pub recovery_time: RecoveryOut,
     pub rework_rate: ReworkOut,
+    /// Present, and `true`, when the window starts before the oldest data
+    /// retention kept for an app in scope: older events were removed, so
+    /// the counts cover only part of the window.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -122,6 +127,8 @@ pub struct DoraScope {
     pub bucket: String,
     pub tz: String,
     pub benchmark: String,
+    /// Retention removed the events of an app in scope before this time.
+    pub pruned_before: Option<Timestamp>,
 }
 
 impl DoraOut {
@@ -149,6 +156,9 @@ impl DoraOut {
         let (rework, rework_buckets) = &metrics.rework_rate;
         let zip_ratios = |buckets: &[Ratio]| starts.iter().copied().zip(buckets.to_vec());
         DoraOut {
+            truncated: scope
+                .pruned_before
+                .is_some_and(|cut| window.from.millis() < cut.millis()),
             app: scope.app,
             envs: scope.envs,
             from: window.from,

@@ -181,11 +181,17 @@ pub struct IncidentEventIn {
     pub url: Option<String>,
 }
 
-/// The body of CreateApp.
+/// The body of CreateApp, and of UpdateApp (where a field sent as `null`
+/// is cleared and one left out stays as it is).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AppIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Days the app's events are kept (1 to 36500), instead of the
+    /// server's `--retention-days`; what runs is always kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 36500)]
+    pub retention_days: Option<u32>,
 }
 
 /// The body of CreateEnv.

@@ -20,6 +20,10 @@ pub struct AppOut {
     pub latest_release: Option<EventOut>,
     pub name: String,
     pub owner: String,
+    /// Days the app's events are kept, when it has a retention of its own
+    /// (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
 }
 
 impl AppOut {
@@ -35,6 +39,7 @@ impl AppOut {
             latest_release: app.latest_release.map(EventOut::from),
             name: app.name,
             owner: app.owner,
+            retention_days: app.retention_days,
         }
     }
 }

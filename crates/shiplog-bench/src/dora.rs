@@ -433,6 +433,7 @@ pub fn expected_answer(
         bucket: query.bucket.as_str().to_owned(),
         tz: query.calendar.name().to_owned(),
         benchmark: query.benchmark_name,
+        pruned_before: None,
     };
     Ok(DoraEnvelope {
         dora: DoraOut::new(scope, &window, &metrics, levels),

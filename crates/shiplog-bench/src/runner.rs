@@ -757,6 +757,7 @@ async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Resu
             &app_name,
             NewApp {
                 description: Some("The benchmark's app".into()),
+                ..NewApp::default()
             },
         )
         .await?;
@@ -859,7 +860,14 @@ async fn seed_dora(url: &str, plans: &[AppPlan]) -> anyhow::Result<(Vec<dora::St
         let name = ResourceName::parse("App", &plan.app)?;
         let description = Some("An app of the DORA scenario".into());
         store
-            .create_app(&account, &name, NewApp { description })
+            .create_app(
+                &account,
+                &name,
+                NewApp {
+                    description,
+                    ..NewApp::default()
+                },
+            )
             .await?;
         for (env, kind) in plan.envs.iter().zip(dora::ENV_KINDS) {
             let new = NewEnv {

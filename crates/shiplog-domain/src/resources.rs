@@ -15,6 +15,8 @@ pub struct App {
     pub created: Timestamp,
     pub latest_build: Option<Event>,
     pub latest_release: Option<Event>,
+    /// Days its events are kept, when the app has a retention of its own.
+    pub retention_days: Option<u32>,
 }
 
 /// An environment variable of an env, as the original service shaped it.
@@ -43,13 +45,57 @@ pub struct Env {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewApp {
     pub description: Option<String>,
+    pub retention_days: Option<u32>,
 }
 
 impl NewApp {
     pub fn parse(body: &JsonObject) -> Result<Self, DomainError> {
         Ok(NewApp {
             description: description(body)?,
+            retention_days: retention_days(body)?,
         })
+    }
+}
+
+/// The most days an app's retention may name: a century.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// The body of UpdateApp: each field present is set (`null` clears it),
+/// each absent one is left as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppUpdate {
+    pub description: Option<Option<String>>,
+    pub retention_days: Option<Option<u32>>,
+}
+
+impl AppUpdate {
+    pub fn parse(body: &JsonObject) -> Result<Self, DomainError> {
+        Ok(AppUpdate {
+            description: match body.contains_key("description") {
+                true => Some(description(body)?),
+                false => None,
+            },
+            retention_days: match body.contains_key("retention_days") {
+                true => Some(retention_days(body)?),
+                false => None,
+            },
+        })
+    }
+}
+
+fn retention_days(body: &JsonObject) -> Result<Option<u32>, DomainError> {
+    match body.get("retention_days") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .filter(|days| (1..=u64::from(MAX_RETENTION_DAYS)).contains(days))
+            .map(|days| Some(days as u32))
+            .ok_or_else(|| {
+                DomainError::bad_param(
+                    "retention_days",
+                    format!("expected a whole number of days from 1 to {MAX_RETENTION_DAYS}"),
+                )
+            }),
     }
 }
 
@@ -132,6 +178,28 @@ fn env_var(item: &Value) -> Result<EnvVar, DomainError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_app_retention_is_a_whole_number_of_days_within_bounds() {
+        let parse = |body: serde_json::Value| NewApp::parse(body.as_object().unwrap());
+        assert_eq!(
+            parse(json!({"retention_days": 30})).unwrap().retention_days,
+            Some(30)
+        );
+        assert_eq!(
+            parse(json!({"retention_days": null}))
+                .unwrap()
+                .retention_days,
+            None
+        );
+        for bad in [json!(0), json!(-1), json!(1.5), json!("30"), json!(36_501)] {
+            assert!(parse(json!({"retention_days": bad})).is_err(), "{bad}");
+        }
+        let update =
+            AppUpdate::parse(json!({"retention_days": null}).as_object().unwrap()).unwrap();
+        assert_eq!(update.retention_days, Some(None));
+        assert_eq!(update.description, None);
+    }
 
     #[test]
     fn an_env_body_is_checked_field_by_field() {

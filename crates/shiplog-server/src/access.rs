@@ -99,6 +99,8 @@ pub static CALLS: &[Call] = &[
     call(Method::GET, "/{username}/apps/{app_name}", Read),
     call(Method::PUT, "/{username}/apps/{app_name}", Write),
     call(Method::DELETE, "/{username}/apps/{app_name}", Admin),
+    // A shorter retention removes history, as a deletion does.
+    call(Method::POST, "/{username}/apps/{app_name}", Admin),
     call(Method::GET, "/{username}/envs", Read),
     call(Method::GET, "/{username}/apps/{app_name}/envs", Read),
     call(Method::GET, "/{username}/envs/{env_name}", Read),

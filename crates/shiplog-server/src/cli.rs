@@ -85,6 +85,51 @@ pub enum Command {
     /// Manage the webhooks GitHub, GitLab and Bitbucket deliver to.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Copy a SQLite store to a new file, consistently, while it serves
+    /// (for PostgreSQL, use pg_dump).
+    #[command(
+        after_help = "Example: shiplog backup --database sqlite:///var/lib/shiplog/shiplog.db /var/backups/shiplog.db"
+    )]
+    Backup {
+        /// The file to write; it must not exist.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Copy a SQLite store into an empty PostgreSQL database: every table,
+    /// with its ids, tokens, markers' secret and history; counts and
+    /// checksums are verified. Stop the server on the SQLite store first.
+    #[command(
+        after_help = "Example: shiplog migrate --from sqlite:///var/lib/shiplog/shiplog.db --to postgres://shiplog@db.example.com/shiplog"
+    )]
+    Migrate {
+        /// The SQLite store to copy: sqlite://PATH.
+        #[arg(
+            long,
+            visible_alias = "database",
+            env = "SHIPLOG_DATABASE_URL",
+            value_name = "URL"
+        )]
+        from: String,
+        /// The PostgreSQL database to copy into: postgres://USER@HOST:PORT/DB.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// Remove old events at once, as the server's retention does, and
+    /// list what goes.
+    #[command(after_help = "Example: shiplog prune --dry-run --before 2026-01-01T00:00:00Z")]
+    Prune {
+        /// List what would go; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove events before this time (RFC 3339) whatever the policy.
+        #[arg(long, value_name = "TIMESTAMP")]
+        before: Option<String>,
+        #[command(flatten)]
+        retention: RetentionArg,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Print the OpenAPI description of the API (as served at /-/openapi.json).
     #[command(after_help = "Example: shiplog openapi > openapi.json")]
     Openapi,
@@ -131,6 +176,16 @@ pub struct ServeArgs {
     /// addresses (refused by default, against SSRF).
     #[arg(long, env = "SHIPLOG_ALLOW_PRIVATE_WEBHOOK_TARGETS")]
     pub allow_private_webhook_targets: bool,
+    #[command(flatten)]
+    pub retention: RetentionArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArg {
+    /// Remove events older than this many days (an app's own
+    /// retention_days wins), keeping what runs and its lineage.
+    #[arg(long, env = "SHIPLOG_RETENTION_DAYS", value_name = "DAYS")]
+    pub retention_days: Option<u32>,
 }
 
 impl From<ServeArgs> for ServerSettings {
@@ -146,6 +201,8 @@ impl From<ServeArgs> for ServerSettings {
             request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             max_in_flight: args.max_in_flight,
             allow_private_webhook_targets: args.allow_private_webhook_targets,
+            retention_days: args.retention.retention_days,
+            prune_every: Some(crate::pruning::PRUNE_EVERY),
         }
     }
 }

@@ -68,6 +68,48 @@ async fn main() -> anyhow::Result<ExitCode> {
             println!("Revoked token {token_id} of {user}.");
         }
         Command::Member(command) => member_command(command).await?,
+        Command::Backup { file, database } => {
+            shiplog_server::database::backup(&database.url, file.clone()).await?;
+            println!("Wrote a copy of the store to {}.", file.display());
+        }
+        Command::Migrate { from, to } => {
+            let copied = shiplog_server::moving::migrate(&from, &to).await?;
+            for (table, rows) in &copied.tables {
+                println!("{table:<20} {rows:>10} rows");
+            }
+            println!("Copied and verified {} tables.", copied.tables.len());
+        }
+        Command::Prune {
+            dry_run,
+            before,
+            retention,
+            database,
+        } => {
+            let before = match before.as_deref() {
+                Some(text) => Some(shiplog_domain::Timestamp::parse(text).ok_or_else(|| {
+                    anyhow::anyhow!("--before {text:?} is not an RFC 3339 timestamp")
+                })?),
+                None => None,
+            };
+            if before.is_none() && retention.retention_days.is_none() {
+                eprintln!(
+                    "No --before or --retention-days: only apps with their own retention_days are pruned."
+                );
+            }
+            let store = shiplog_server::database::open(&database.url).await?;
+            let summary = shiplog_server::pruning::prune_now(
+                &*store,
+                before,
+                retention.retention_days,
+                dry_run,
+            )
+            .await?;
+            if summary.busy {
+                anyhow::bail!("another instance is pruning this database; try again later");
+            }
+            let verb = if dry_run { "Would remove" } else { "Removed" };
+            println!("{verb} {} events.", summary.removed);
+        }
         Command::Hook(command) => hook_command(command).await?,
         Command::Client(command) => {
             return Ok(ExitCode::from(
@@ -188,18 +230,24 @@ fn init_logging(json: bool) {
     }
 }
 
-/// Installs the SIGINT and SIGTERM handlers now and resolves on the first
-/// of them.
+/// Installs the signal handlers now and resolves on SIGINT or SIGTERM.
+/// SIGHUP (which a terminal closing or a service manager's reload sends) is
+/// logged and otherwise ignored: the server has no configuration file to
+/// reread, and must not die of it.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut interrupt = signal(SignalKind::interrupt()).expect("install the SIGINT handler");
         let mut terminate = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
+        let mut hangup = signal(SignalKind::hangup()).expect("install the SIGHUP handler");
         async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
+            loop {
+                tokio::select! {
+                    _ = interrupt.recv() => break,
+                    _ = terminate.recv() => break,
+                    _ = hangup.recv() => tracing::info!("SIGHUP ignored: shiplog has nothing to reload"),
+                }
             }
         }
     }

@@ -48,6 +48,11 @@ pub struct ServerSettings {
     pub max_in_flight: usize,
     /// Whether outbound webhooks may target the server's own networks.
     pub allow_private_webhook_targets: bool,
+    /// Events older than this many days are pruned, unless their app says
+    /// otherwise.
+    pub retention_days: Option<u32>,
+    /// How often to prune in the background; none never does.
+    pub prune_every: Option<Duration>,
 }
 
 impl ServerSettings {
@@ -64,6 +69,8 @@ impl ServerSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             allow_private_webhook_targets: false,
+            retention_days: None,
+            prune_every: None,
         }
     }
 }
@@ -99,6 +106,7 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     /// Ended with the server: what it had claimed falls due again.
     deliveries: JoinHandle<()>,
+    pruner: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -149,6 +157,9 @@ impl RunningServer {
             }
             None => None,
         };
+        let pruner = settings
+            .prune_every
+            .map(|every| crate::pruning::spawn(store.clone(), settings.retention_days, every));
         let service = app(state, &settings);
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, service.into_make_service())
@@ -166,11 +177,15 @@ impl RunningServer {
             stop: Some(stop),
             task,
             deliveries,
+            pruner,
         })
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(mut self) {
+        if let Some(pruner) = self.pruner.take() {
+            pruner.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -185,8 +200,12 @@ impl RunningServer {
             stop,
             task,
             deliveries,
+            pruner,
             ..
         } = self;
+        if let Some(pruner) = pruner {
+            pruner.abort();
+        }
         if let Some(stop) = stop {
             let _ = stop.send(());
         }

@@ -1,7 +1,7 @@
 //! Apps and envs in PostgreSQL.
 
 use shiplog_domain::Event;
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::{EventType, PageRequest, ResourceName, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -22,6 +22,7 @@ fn app_row(row: &PgRow, offset: usize) -> Result<AppRow, sqlx::Error> {
         name: row.try_get(offset + 1)?,
         description: row.try_get(offset + 2)?,
         created_ms: row.try_get(offset + 3)?,
+        retention_days: None,
     })
 }
 
@@ -34,7 +35,9 @@ pub async fn find_app(conn: &mut PgConnection, account: &Account, name: &str) ->
         .await
         .map_err(db_error)?
         .ok_or_else(|| StoreError::not_found(format!("App {name}")))?;
-    app_row(&row, 0).map_err(db_error)
+    let mut app = app_row(&row, 0).map_err(db_error)?;
+    app.retention_days = row.try_get(4).map_err(db_error)?;
+    Ok(app)
 }
 
 /// An app with its newest build and release.
@@ -44,6 +47,7 @@ pub async fn app_view(conn: &mut PgConnection, account: &Account, row: AppRow) -
         latest_build: events::latest(conn, &row, EventType::Build, None).await?,
         latest_release: events::latest(conn, &row, EventType::Release, None).await?,
         created: Timestamp::from_millis(row.created_ms),
+        retention_days: row.retention(),
         description: row.description,
         name: row.name,
     })
@@ -55,15 +59,14 @@ pub async fn create_app(
     name: &ResourceName,
     app: NewApp,
 ) -> Result<App> {
-    let inserted = sqlx::query(
-        "INSERT INTO apps (account_id, name, description, created_ms) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(account.id)
-    .bind(name.as_str())
-    .bind(&app.description)
-    .bind(Timestamp::now().millis())
-    .execute(&mut *conn)
-    .await;
+    let inserted = sqlx::query(queries::INSERT_APP_WITH_RETENTION)
+        .bind(account.id)
+        .bind(name.as_str())
+        .bind(&app.description)
+        .bind(Timestamp::now().millis())
+        .bind(app.retention_days.map(i64::from))
+        .execute(&mut *conn)
+        .await;
     match inserted {
         Ok(_) => {}
         Err(err) if unique_violation(&err) == Some(Unique::AppName) => {
@@ -72,6 +75,38 @@ pub async fn create_app(
         Err(err) => return Err(db_error(err)),
     }
     let row = find_app(conn, account, name.as_str()).await?;
+    app_view(conn, account, row).await
+}
+
+pub async fn update_app(
+    conn: &mut PgConnection,
+    account: &Account,
+    name: &str,
+    update: AppUpdate,
+) -> Result<App> {
+    known_name("App", name)?;
+    let sql = queries::update_app_sql(
+        update.description.is_some(),
+        update.retention_days.is_some(),
+    );
+    let mut query = sqlx::query(&sql);
+    if let Some(description) = update.description {
+        query = query.bind(description);
+    }
+    if let Some(days) = update.retention_days {
+        query = query.bind(days.map(i64::from));
+    }
+    let changed = query
+        .bind(account.id)
+        .bind(name)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::not_found(format!("App {name}")));
+    }
+    let row = find_app(conn, account, name).await?;
     app_view(conn, account, row).await
 }
 

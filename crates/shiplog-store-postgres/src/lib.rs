@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName};
 use sqlx::PgPool;
@@ -39,7 +39,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{cdevents, dora, hooks, members};
+use shiplog_store::{cdevents, dora, hooks, members, retention};
 use tx::PgConn;
 use writer::Writer;
 
@@ -53,6 +53,8 @@ pub const POOL_SIZE: u32 = 10;
 const WRITE_QUEUE: usize = 1024;
 /// The longest a read may take before it is answered `Unavailable`.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The advisory lock a prune run holds: one pruner at a time across instances.
+const PRUNE_LOCK: i64 = 0x5348_4950_5052_554e;
 /// How long to wait for a free or new connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -292,6 +294,15 @@ impl Store for PostgresStore {
 
     async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>> {
         bounded(async { apps::list_apps(&mut *self.conn().await?, account, page).await }).await
+    }
+
+    async fn update_app(&self, account: &Account, name: &str, update: AppUpdate) -> Result<App> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { apps::update_app(conn, &account, &name, update).await })
+            })
+            .await
     }
 
     async fn delete_app(&self, account: &Account, name: &str) -> Result<()> {
@@ -690,6 +701,27 @@ impl Store for PostgresStore {
             dora::read(&mut PgConn(&mut conn), account, app, env).await
         })
         .await
+    }
+
+    async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { retention::step(&mut PgConn(conn), step).await })
+            })
+            .await
+    }
+
+    /// A session-level advisory lock on a connection of its own, taken out
+    /// of the pool: closing it (when the lease is dropped, or the process
+    /// dies) releases the lock.
+    async fn prune_lease(&self) -> Result<Option<retention::Lease>> {
+        let mut conn = self.conn().await?.detach();
+        let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(PRUNE_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db_error)?;
+        Ok(ours.then(|| Box::new(conn) as retention::Lease))
     }
 
     async fn list_events(

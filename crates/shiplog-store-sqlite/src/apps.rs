@@ -3,7 +3,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use shiplog_domain::Event;
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::{EventType, PageRequest, ResourceName, Timestamp};
 
 use super::events;
@@ -26,6 +26,7 @@ pub fn find_app(conn: &Connection, account: &Account, name: &str) -> Result<AppR
             name: row.get(1)?,
             description: row.get(2)?,
             created_ms: row.get(3)?,
+            retention_days: row.get(4)?,
         })
     })
     .optional()
@@ -40,6 +41,7 @@ pub fn app_view(conn: &Connection, account: &Account, row: AppRow) -> Result<App
         latest_build: events::latest(conn, &row, EventType::Build, None)?,
         latest_release: events::latest(conn, &row, EventType::Release, None)?,
         created: Timestamp::from_millis(row.created_ms),
+        retention_days: row.retention(),
         description: row.description,
         name: row.name,
     })
@@ -52,15 +54,14 @@ pub fn create_app(
     app: NewApp,
 ) -> Result<App> {
     let inserted = conn
-        .prepare_cached(
-            "INSERT INTO apps (account_id, name, description, created_ms) VALUES (?1, ?2, ?3, ?4)",
-        )
+        .prepare_cached(queries::INSERT_APP_WITH_RETENTION)
         .and_then(|mut stmt| {
             stmt.execute(params![
                 account.id,
                 name.as_str(),
                 app.description,
-                Timestamp::now().millis()
+                Timestamp::now().millis(),
+                app.retention_days
             ])
         });
     match inserted {
@@ -71,6 +72,36 @@ pub fn create_app(
         Err(err) => return Err(sql_error(err)),
     }
     let row = find_app(conn, account, name.as_str())?;
+    app_view(conn, account, row)
+}
+
+pub fn update_app(
+    conn: &Connection,
+    account: &Account,
+    name: &str,
+    update: AppUpdate,
+) -> Result<App> {
+    known_name("App", name)?;
+    let sql = queries::update_app_sql(
+        update.description.is_some(),
+        update.retention_days.is_some(),
+    );
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(description) = update.description {
+        values.push(description.map_or(Value::Null, Value::Text));
+    }
+    if let Some(days) = update.retention_days {
+        values.push(days.map_or(Value::Null, |d| Value::Integer(d.into())));
+    }
+    values.extend([Value::Integer(account.id), Value::Text(name.to_owned())]);
+    let changed = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(values)))
+        .map_err(sql_error)?;
+    if changed == 0 {
+        return Err(StoreError::not_found(format!("App {name}")));
+    }
+    let row = find_app(conn, account, name)?;
     app_view(conn, account, row)
 }
 
@@ -178,6 +209,7 @@ fn env_from_row(conn: &Connection, account: &Account, row: &rusqlite::Row<'_>) -
         name: parse(2)?,
         description: row.get(3).map_err(sql_error)?,
         created_ms: row.get(4).map_err(sql_error)?,
+        retention_days: None,
     };
     let name = parse(0)?;
     let (tags, vars) = env_lists(&parse(6)?, &parse(7)?)?;

@@ -99,6 +99,7 @@ mod tests {
             name: "a".into(),
             description: None,
             created_ms: 0,
+            retention_days: None,
         };
         for mask in 0..8u8 {
             let filter = EventFilter {

@@ -3,6 +3,7 @@
 
 mod apps;
 mod auth;
+mod backup;
 mod events;
 mod migrations;
 mod readers;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName};
 
@@ -36,10 +37,11 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{cdevents, dora, hooks, members};
+use shiplog_store::{cdevents, dora, hooks, members, retention};
 use tx::SqliteConn;
 use writer::Writer;
 
+pub use backup::backup;
 pub use migrations::VERSIONS as MIGRATION_VERSIONS;
 
 /// Read connections kept open: one per core and some to spare.
@@ -295,6 +297,13 @@ impl Store for SqliteStore {
     async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>> {
         self.readers
             .read(|conn| apps::list_apps(conn, account, page))
+    }
+
+    async fn update_app(&self, account: &Account, name: &str, update: AppUpdate) -> Result<App> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| apps::update_app(conn, &account, &name, update))
+            .await
     }
 
     async fn delete_app(&self, account: &Account, name: &str) -> Result<()> {
@@ -678,6 +687,18 @@ impl Store for SqliteStore {
     ) -> Result<dora::DoraFacts> {
         self.readers
             .read(|conn| run_ready(dora::read(&mut SqliteConn(conn), account, app, env)))
+    }
+
+    async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone> {
+        self.writer
+            .write(move |conn| run_ready(retention::step(&mut SqliteConn(conn), step)))
+            .await
+    }
+
+    /// Runs may overlap: each step is a transaction of the one writer, and
+    /// removing what another run removed is nothing.
+    async fn prune_lease(&self) -> Result<Option<retention::Lease>> {
+        Ok(Some(Box::new(())))
     }
 
     async fn list_events(

@@ -29,6 +29,17 @@ pub struct AppRow {
     pub name: String,
     pub description: Option<String>,
     pub created_ms: i64,
+    /// The app's own retention; read only by the queries of apps (an env
+    /// row's app has none here, and never shows it).
+    pub retention_days: Option<i64>,
+}
+
+impl AppRow {
+    /// The retention an app shows: a stored value is always in bounds.
+    pub fn retention(&self) -> Option<u32> {
+        self.retention_days
+            .and_then(|days| u32::try_from(days).ok())
+    }
 }
 
 /// The columns of a change row, in the order [`ChangeRow`] holds them;

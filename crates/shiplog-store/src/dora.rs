@@ -20,6 +20,8 @@ pub struct DoraFacts {
     pub envs: Vec<String>,
     pub deployments: Vec<Deployment>,
     pub incidents: Vec<Incident>,
+    /// The latest cutoff retention removed events of an app in scope by.
+    pub pruned_before: Option<Timestamp>,
 }
 
 /// An event just recorded, as its facts need it.
@@ -259,6 +261,7 @@ pub async fn read<D: Db>(
             envs: names,
             deployments: Vec::new(),
             incidents: Vec::new(),
+            pruned_before: None,
         });
     }
     // Env names are unique in an account; the app check guards a name
@@ -291,10 +294,25 @@ pub async fn read<D: Db>(
         })
         .map(|(_, _, incident)| incident)
         .collect();
+    let mut app_ids: Vec<i64> = owner.values().copied().collect();
+    app_ids.sort_unstable();
+    app_ids.dedup();
+    let pruned_before = db
+        .rows(
+            &pruned_before_sql(app_ids.len()),
+            app_ids.into_iter().map(SqlValue::from).collect(),
+            |row| row.int(0),
+        )
+        .await?
+        .into_iter()
+        .flatten()
+        .next()
+        .map(Timestamp::from_millis);
     Ok(DoraFacts {
         envs: names,
         deployments,
         incidents,
+        pruned_before,
     })
 }
 
@@ -373,4 +391,13 @@ fn incident_row(row: &dyn Columns) -> Result<(i64, Option<String>, Incident)> {
         caused_by: row.int(3)?,
     };
     Ok((required(row.int(4)?, "app")?, row.text(5)?, incident))
+}
+
+/// The latest cutoff retention applied to some apps: (app ids), by key.
+fn pruned_before_sql(apps: usize) -> String {
+    let list: Vec<String> = (1..=apps).map(|i| format!("${i}")).collect();
+    format!(
+        "SELECT MAX(pruned_before_ms) FROM apps WHERE id IN ({})",
+        list.join(", ")
+    )
 }

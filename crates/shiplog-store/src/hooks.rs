@@ -312,6 +312,7 @@ async fn app_of<T: WriteTx>(
                 name: name.as_str().to_owned(),
                 description: None,
                 created_ms,
+                retention_days: None,
             })
         }
         Err(err) => Err(err),

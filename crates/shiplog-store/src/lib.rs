@@ -18,13 +18,14 @@ pub mod members;
 pub mod pages;
 pub mod queries;
 pub mod reads;
+pub mod retention;
 pub mod signal;
 pub mod webhooks;
 pub mod write;
 
 use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
-use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
+use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{
     Actor, Change, Event, EventFilter, Level, PageRequest, ResourceName, Timestamp,
@@ -153,6 +154,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_app(&self, account: &Account, name: &ResourceName, app: NewApp) -> Result<App>;
     async fn get_app(&self, account: &Account, name: &str) -> Result<App>;
     async fn list_apps(&self, account: &Account, page: &PageRequest<String>) -> Result<Vec<App>>;
+    /// Sets the fields an update names; `NotFound` without such an app.
+    async fn update_app(&self, account: &Account, name: &str, update: AppUpdate) -> Result<App>;
     /// Deletes an app with its events and envs.
     async fn delete_app(&self, account: &Account, name: &str) -> Result<()>;
 
@@ -345,6 +348,12 @@ pub trait Store: Send + Sync + 'static {
         app: Option<&str>,
         env: Option<&str>,
     ) -> Result<dora::DoraFacts>;
+    /// One bounded step of pruning, in a write transaction of its own (see
+    /// [`retention::step`]).
+    async fn prune_step(&self, step: retention::Step) -> Result<retention::StepDone>;
+    /// The right to prune, held for a whole run; none while another
+    /// instance prunes.
+    async fn prune_lease(&self) -> Result<Option<retention::Lease>>;
 }
 
 /// A name that is not a valid resource name cannot exist: it is answered

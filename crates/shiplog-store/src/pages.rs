@@ -29,7 +29,7 @@ pub fn app_page_sql(page: &PageRequest<String>) -> String {
         )
     };
     format!(
-        "SELECT a.id, a.name, a.description, a.created_ms, {}, {} FROM apps a \
+        "SELECT a.id, a.name, a.description, a.created_ms, {}, {}, a.retention_days FROM apps a \
          WHERE a.account_id = $1{}",
         latest("BUILD"),
         latest("RELEASE"),
@@ -143,6 +143,7 @@ pub fn assemble_apps(owner: &str, rows: Vec<AppPageRow>, events: Vec<Event>) -> 
             latest_build: take(&mut events, row.latest_build, &row.app.name),
             latest_release: take(&mut events, row.latest_release, &row.app.name),
             created: Timestamp::from_millis(row.app.created_ms),
+            retention_days: row.app.retention(),
             description: row.app.description,
             name: row.app.name,
         })
@@ -195,13 +196,16 @@ fn app_columns(row: &impl Columns) -> Result<AppRow> {
         name: required(row.text(1)?, 1)?,
         description: row.text(2)?,
         created_ms: required(row.int(3)?, 3)?,
+        retention_days: None,
     })
 }
 
 /// A row of [`app_page_sql`].
 pub fn app_page_row(row: &impl Columns) -> Result<AppPageRow> {
+    let mut app = app_columns(row)?;
+    app.retention_days = row.int(6)?;
     Ok(AppPageRow {
-        app: app_columns(row)?,
+        app,
         latest_build: row.int(4)?,
         latest_release: row.int(5)?,
     })

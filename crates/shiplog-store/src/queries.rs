@@ -146,8 +146,38 @@ pub const INSERT_APP: &str =
     "INSERT INTO apps (account_id, name, description, created_ms) VALUES ($1, $2, $3, $4)";
 
 /// An app of an account by name: (account id, name).
-pub const FIND_APP: &str =
-    "SELECT id, name, description, created_ms FROM apps WHERE account_id = $1 AND name = $2";
+pub const FIND_APP: &str = "SELECT id, name, description, created_ms, retention_days FROM apps \
+     WHERE account_id = $1 AND name = $2";
+
+/// Creates an app with its own retention: (account id, name, description,
+/// created, retention days).
+pub const INSERT_APP_WITH_RETENTION: &str = "INSERT INTO apps \
+     (account_id, name, description, created_ms, retention_days) VALUES ($1, $2, $3, $4, $5)";
+
+/// Sets the fields an UpdateApp names: (each value set, in the order
+/// given, then account id, name). None set: a statement that changes
+/// nothing but still finds the app.
+pub fn update_app_sql(description: bool, retention_days: bool) -> String {
+    let mut set = Vec::new();
+    for (column, present) in [
+        ("description", description),
+        ("retention_days", retention_days),
+    ] {
+        if present {
+            set.push(format!("{column} = ${}", set.len() + 1));
+        }
+    }
+    let bound = set.len();
+    if set.is_empty() {
+        set.push("name = name".to_owned());
+    }
+    format!(
+        "UPDATE apps SET {} WHERE account_id = ${} AND name = ${}",
+        set.join(", "),
+        bound + 1,
+        bound + 2
+    )
+}
 
 /// The release of an env's newest deploy that ended `Ok`: (app id, env).
 pub const ACTIVE_RELEASE: &str = "SELECT release_version FROM events \

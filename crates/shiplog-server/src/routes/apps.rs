@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::Response;
 use shiplog_api::{AppEnvelope, AppListOut, AppOut};
 use shiplog_domain::ResourceName;
-use shiplog_domain::resources::NewApp;
+use shiplog_domain::resources::{AppUpdate, NewApp};
 
 use shiplog_domain::Order;
 
@@ -65,6 +65,24 @@ pub async fn create(
     let name = ResourceName::parse("App", &name)?;
     let new = NewApp::parse(&body)?;
     let app = state.store.create_app(&account, &name, new).await?;
+    Ok(json(&AppEnvelope {
+        app: AppOut::new(app, &state.public_url),
+    }))
+}
+
+/// UpdateApp: sets the description or the retention the body names.
+#[utoipa::path(post, path = "/{username}/apps/{app_name}", operation_id = "UpdateApp", tag = "Applications",
+    params(crate::openapi::AppPath),
+    request_body(content = shiplog_api::AppIn, description = "JSON, whatever the content type; a field sent as null is cleared, one left out is kept"),
+    responses((status = 200, body = shiplog_api::AppEnvelope), crate::openapi::ApiErrors))]
+pub async fn update(
+    State(state): State<SharedState>,
+    Authorized(account, _): Authorized,
+    Segments((_, name)): Segments<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let update = AppUpdate::parse(&body)?;
+    let app = state.store.update_app(&account, &name, update).await?;
     Ok(json(&AppEnvelope {
         app: AppOut::new(app, &state.public_url),
     }))

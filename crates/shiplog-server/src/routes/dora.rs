@@ -38,6 +38,7 @@ pub async fn get(
         bucket: query.bucket.as_str().to_owned(),
         tz: query.calendar.name().to_owned(),
         benchmark: query.benchmark_name,
+        pruned_before: facts.pruned_before,
     };
     Ok(json(&DoraEnvelope {
         dora: DoraOut::new(scope, &window, &metrics, levels),

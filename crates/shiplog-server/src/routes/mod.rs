@@ -52,7 +52,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(members::set, members::remove))
         .routes(routes!(cdevents::receive))
         .routes(routes!(apps::list))
-        .routes(routes!(apps::get, apps::create, apps::delete))
+        .routes(routes!(apps::get, apps::create, apps::update, apps::delete))
         .routes(routes!(envs::list))
         .routes(routes!(envs::list_of_app))
         .routes(routes!(envs::get, envs::delete))

@@ -219,6 +219,11 @@ impl Fixture {
                 )
             }
             "CreateApp" => put(format!("/jdoe/apps/new-{n}"), json!({})),
+            "UpdateApp" => put_body(
+                Method::POST,
+                "/jdoe/apps/web".into(),
+                json!({"description": format!("described {n}")}),
+            ),
             "DeleteApp" => {
                 let path = format!("/jdoe/apps/gone-{n}");
                 self.owner(call(Method::PUT, path.clone(), Some(json!({}))))

@@ -438,8 +438,8 @@ async fn a_known_path_with_a_wrong_method_is_unsupported_http_method() {
         // GET on an event is GetEvent; DELETE and PUT stay unsupported.
         (Method::DELETE, event_path.as_str()),
         (Method::PUT, event_path.as_str()),
+        // POST on an app is UpdateApp, as POST on an event updates it.
         (Method::PATCH, "/jdoe/apps/web"),
-        (Method::POST, "/jdoe/apps/web"),
         (Method::POST, "/jdoe/apps"),
         (Method::DELETE, "/jdoe/apps"),
         (Method::PUT, "/jdoe/apps/web/events"),

@@ -29,6 +29,7 @@ async fn the_client_makes_every_call_of_the_api() {
             "web",
             &AppIn {
                 description: Some("The shop".into()),
+                ..AppIn::default()
             },
         )
         .await
