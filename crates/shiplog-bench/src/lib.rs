@@ -8,6 +8,7 @@ pub mod histogram;
 pub mod hooks;
 pub mod live;
 pub mod loadgen;
+pub mod moving;
 pub mod process;
 pub mod report;
 pub mod runner;

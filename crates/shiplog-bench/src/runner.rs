@@ -195,7 +195,8 @@ pub async fn run(config: Config) -> anyhow::Result<String> {
         .collect();
     let window = dora::window_dates(dora_now);
     let large = large_scenarios(&config, &stores.large_app, &plans, &window);
-    if large.iter().any(|s| wanted(&s.name)) {
+    let migrating = wanted(MIGRATE_SCENARIO) && config.database.is_none();
+    if large.iter().any(|s| wanted(&s.name)) || migrating {
         let seeded = seed(
             &config,
             &stores.large_url,
@@ -264,6 +265,16 @@ pub async fn run(config: Config) -> anyhow::Result<String> {
                 ));
             }
             reports.push(report);
+        }
+        if migrating {
+            notes.push(
+                migrate_note(
+                    &config,
+                    &stores.large_url,
+                    config.large_events + dora_events as u64,
+                )
+                .await?,
+            );
         }
         let find = |name: &str| reports.iter().find(|r| r.name == name);
         if let (Some(d), Some(l)) = (find(DORA_SCENARIO), find("list-2m")) {
@@ -630,6 +641,30 @@ async fn hooks_scenario(
         followed: false,
     };
     Ok((scenario, note))
+}
+
+/// The migration scenario's name.
+const MIGRATE_SCENARIO: &str = "migrate-2m";
+
+/// Moves the large SQLite store to a fresh PostgreSQL database with
+/// `shiplog migrate` and says how long it took and how much memory it
+/// used; skipped, with a note, without a PostgreSQL server.
+async fn migrate_note(config: &Config, source: &str, events: u64) -> anyhow::Result<String> {
+    let Some(server) = shiplog_store_postgres::testing::postgres_server_url() else {
+        return Ok(format!(
+            "{MIGRATE_SCENARIO}: skipped (set SHIPLOG_TEST_POSTGRES_URL to a PostgreSQL server)"
+        ));
+    };
+    let moved = crate::moving::migrate(&config.shiplog_bin, source, &server).await?;
+    let tables = moved.summary.lines().count().saturating_sub(1);
+    Ok(format!(
+        "{MIGRATE_SCENARIO}: `shiplog migrate` of the large store ({events} events, every table: \
+         {tables} in all, each verified by count and checksum) into a fresh PostgreSQL database \
+         took {:.1} s; the migrating process's peak RSS was {} (it reads and writes in bounded \
+         batches, so the figure does not grow with the store)",
+        moved.seconds,
+        mib(Some(moved.peak_rss))
+    ))
 }
 
 /// The DORA scenarios' names: from 16 connections, and from one.
