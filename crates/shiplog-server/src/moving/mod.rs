@@ -12,7 +12,6 @@
 mod schema;
 mod values;
 
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -276,39 +275,27 @@ async fn advance_identities(
     Ok(())
 }
 
-/// A progress line on a terminal's standard error; nothing otherwise.
-struct Progress {
-    total: u64,
-    done: u64,
-    shown: Option<std::io::Stderr>,
-}
+/// A progress bar of the rows copied, on a terminal's standard error
+/// (hidden otherwise).
+struct Progress(indicatif::ProgressBar);
 
 impl Progress {
     fn new(total: u64) -> Progress {
-        let stderr = std::io::stderr();
-        Progress {
-            total,
-            done: 0,
-            shown: stderr.is_terminal().then_some(stderr),
-        }
+        let bar = indicatif::ProgressBar::new(total);
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:40} {percent:>3}% {pos}/{len} rows, {per_sec}, copying {msg}",
+        )
+        .expect("a valid progress template");
+        bar.set_style(style);
+        Progress(bar)
     }
 
     fn advance(&mut self, table: &str, rows: u64) {
-        self.done += rows;
-        if let Some(stderr) = &mut self.shown {
-            let percent = self.done * 100 / self.total.max(1);
-            let _ = write!(
-                stderr,
-                "\r\x1b[2K{percent:>3}% {}/{} rows, copying {table}",
-                self.done, self.total
-            );
-            let _ = stderr.flush();
-        }
+        self.0.set_message(table.to_owned());
+        self.0.inc(rows);
     }
 
     fn finish(&mut self) {
-        if let Some(stderr) = &mut self.shown {
-            let _ = writeln!(stderr, "\r\x1b[2K{} rows copied", self.done);
-        }
+        self.0.finish_and_clear();
     }
 }
