@@ -137,6 +137,15 @@ impl Params {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+
+    /// These parameters with `name` set to `value` unless a non-empty one
+    /// was sent.
+    pub fn or_default(mut self, name: &str, value: &str) -> Params {
+        self.0
+            .retain(|(key, value)| key != name || !value.is_empty());
+        self.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {

@@ -28,6 +28,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// API requests served at once when no limit is configured.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
+/// How long a web UI session lasts without a request when not configured.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(12 * 60 * 60);
+
 /// The database used when none is configured.
 pub const DEFAULT_DATABASE: &str = "sqlite://shiplog-data/shiplog.db";
 
@@ -46,6 +49,8 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     /// API requests served at once; more are answered 503 at once.
     pub max_in_flight: usize,
+    /// How long a web UI session lasts without a request.
+    pub session_idle: Duration,
 }
 
 impl ServerSettings {
@@ -61,6 +66,7 @@ impl ServerSettings {
             metrics_listen: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            session_idle: DEFAULT_SESSION_IDLE,
         }
     }
 }
@@ -117,6 +123,7 @@ impl RunningServer {
             markers: MarkerCodec::new(&store.marker_secret().await?),
             store: store.clone(),
             public_url,
+            session_idle: settings.session_idle,
         });
         crate::metrics::handle();
         let (stop, stopped) = oneshot::channel::<()>();
