@@ -78,10 +78,22 @@ impl TestApp {
         Self::spawn_in(TestStore::fresh().await).await
     }
 
+    /// A server whose settings `configure` changes from the tests' own.
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServerSettings)) -> TestApp {
+        Self::spawn_configured(TestStore::fresh().await, configure).await
+    }
+
     async fn spawn_in(store: TestStore) -> TestApp {
-        let server = RunningServer::start(ServerSettings::for_tests(&store.url()))
-            .await
-            .expect("server starts");
+        Self::spawn_configured(store, |_| {}).await
+    }
+
+    async fn spawn_configured(
+        store: TestStore,
+        configure: impl FnOnce(&mut ServerSettings),
+    ) -> TestApp {
+        let mut settings = ServerSettings::for_tests(&store.url());
+        configure(&mut settings);
+        let server = RunningServer::start(settings).await.expect("server starts");
         let token = server.add_user_or_token("jdoe").await.expect("user");
         TestApp {
             base: format!("http://{}", server.addr),

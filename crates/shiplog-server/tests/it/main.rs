@@ -30,3 +30,4 @@ mod persistence;
 mod process;
 mod proptests;
 mod scale_out;
+mod ui;
