@@ -3,8 +3,10 @@
 mod helpers;
 mod instances;
 mod support;
+mod webdriver;
 
 mod apps_envs;
+mod browser;
 mod builds;
 mod cli;
 mod compat;
