@@ -12,6 +12,7 @@ pub mod event;
 pub mod hooks;
 pub mod inputs;
 pub mod resources;
+pub mod webhooks;
 
 pub use changes::{ActorOut, ChangeListOut, ChangeOut, CommitOut, DeployedOut, LineageOut};
 pub use dora::{DoraEnvelope, DoraOut};

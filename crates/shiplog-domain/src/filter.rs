@@ -54,7 +54,7 @@ impl EventFilter {
             match name {
                 "filter_branch" => filter.branch = Some(value.to_owned()),
                 "filter_env" => filter.env = Some(value.to_owned()),
-                _ => filter.event_type = Some(parse_event_type(value)?),
+                _ => filter.event_type = Some(parse_event_type(name, value)?),
             }
         }
         Ok(filter)
@@ -70,17 +70,16 @@ impl EventFilter {
     }
 }
 
-fn parse_event_type(value: &str) -> Result<EventType, DomainError> {
+/// An event type by its filter name (`Build`, `PullRequest`, …, any case);
+/// `param` names the parameter in the error.
+pub(crate) fn parse_event_type(param: &str, value: &str) -> Result<EventType, DomainError> {
     EventType::ALL
         .iter()
         .copied()
         .find(|t| t.filter_name().eq_ignore_ascii_case(value))
         .ok_or_else(|| {
             let names: Vec<_> = EventType::ALL.iter().map(|t| t.filter_name()).collect();
-            DomainError::bad_param(
-                "filter_event_type",
-                format!("accepted values are {}", names.join(", ")),
-            )
+            DomainError::bad_param(param, format!("accepted values are {}", names.join(", ")))
         })
 }
 

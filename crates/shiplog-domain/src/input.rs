@@ -144,6 +144,69 @@ impl HookSettings {
     }
 }
 
+/// The body of PutWebhook, checked: everything but the URL's target,
+/// which is resolved where the network is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub url: String,
+    pub scope: crate::outbound::Scope,
+    pub format: crate::outbound::Format,
+    pub enabled: bool,
+    pub rotate_secret: bool,
+}
+
+/// Webhooks name at most this many apps.
+const WEBHOOK_APPS_LIMIT: usize = 100;
+
+impl WebhookSettings {
+    pub fn parse(body: &JsonObject) -> Result<Self, DomainError> {
+        let url = match present(body, "url") {
+            Some(value) => text("url", value)?,
+            None => return Err(DomainError::MissingParam("url".into())),
+        };
+        let list = |key: &str| -> Result<Vec<String>, DomainError> {
+            match present(body, key) {
+                None => Ok(Vec::new()),
+                Some(Value::Array(items)) => items.iter().map(|item| text(key, item)).collect(),
+                Some(_) => Err(DomainError::bad_param(key, "expected an array of strings")),
+            }
+        };
+        let event_types = crate::outbound::parse_event_types(
+            "event_types",
+            list("event_types")?.iter().map(String::as_str),
+        )?;
+        let mut apps = Vec::new();
+        for app in list("apps")? {
+            let name = ResourceName::parse("App", &app)?.to_string();
+            if !apps.contains(&name) {
+                apps.push(name);
+            }
+        }
+        if apps.len() > WEBHOOK_APPS_LIMIT {
+            return Err(DomainError::bad_param(
+                "apps",
+                format!("a webhook names at most {WEBHOOK_APPS_LIMIT} apps"),
+            ));
+        }
+        apps.sort();
+        let format = match present(body, "format") {
+            Some(value) => crate::outbound::Format::parse("format", &text("format", value)?)?,
+            None => crate::outbound::Format::Shiplog,
+        };
+        let flag = |key: &str, default: bool| match present(body, key) {
+            Some(value) => boolean(key, value),
+            None => Ok(default),
+        };
+        Ok(WebhookSettings {
+            url,
+            scope: crate::outbound::Scope { event_types, apps },
+            format,
+            enabled: flag("enabled", true)?,
+            rotate_secret: flag("rotate_secret", false)?,
+        })
+    }
+}
+
 /// Refuses text no store can keep: the NUL character.
 pub fn check_text(key: &str, text: &str) -> Result<(), DomainError> {
     if text.contains('\0') {

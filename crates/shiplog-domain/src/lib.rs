@@ -12,6 +12,7 @@ pub mod filter;
 pub mod idempotency;
 pub mod input;
 pub mod names;
+pub mod outbound;
 pub mod page;
 pub mod resources;
 pub mod rules;

@@ -89,9 +89,15 @@
 
   var source = new EventSource(table.dataset.stream);
   source.onopen = function () {
+    if (status) {
+      status.classList.add("connected");
+    }
     say("Live: new events appear at the top as they are recorded.");
   };
   source.onerror = function () {
+    if (status) {
+      status.classList.remove("connected");
+    }
     say("Live updates paused; reconnecting…");
   };
   source.addEventListener("change", function (message) {

@@ -125,6 +125,10 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SHIPLOG_LOG_JSON")]
     pub log_json: bool,
+    /// Let outbound webhooks target loopback, private and link-local
+    /// addresses (refused by default, against SSRF).
+    #[arg(long, env = "SHIPLOG_ALLOW_PRIVATE_WEBHOOK_TARGETS")]
+    pub allow_private_webhook_targets: bool,
 }
 
 impl From<ServeArgs> for ServerSettings {
@@ -140,6 +144,7 @@ impl From<ServeArgs> for ServerSettings {
             request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             max_in_flight: args.max_in_flight,
             session_idle: std::time::Duration::from_secs(args.session_idle.max(1) * 60),
+            allow_private_webhook_targets: args.allow_private_webhook_targets,
         }
     }
 }

@@ -71,6 +71,16 @@ pub struct HookPath {
     provider: String,
 }
 
+/// `/:username/webhooks/:name`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The account (a user name).
+    username: String,
+    /// The webhook's name: 1–64 letters, digits, `-`, `_`, `.`.
+    name: String,
+}
+
 /// `/:username/envs/:env_name`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -117,6 +127,18 @@ pub struct CommitPath {
     commit_id: String,
 }
 
+/// Paging of a list that is always newest first.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DescendingPageQuery {
+    /// Page size: default 10, at most 100 (more is taken as 100).
+    max_results: Option<String>,
+    /// Only `desc`, the list's one order.
+    order: Option<String>,
+    /// The `marker` of the previous page.
+    marker: Option<String>,
+}
+
 /// Paging of a list that is always oldest first.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -154,6 +176,31 @@ pub struct PageQuery {
     order: Option<String>,
     /// The `marker` of the previous page.
     marker: Option<String>,
+}
+
+/// What StreamChanges carries.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Only this app's changes.
+    app: Option<String>,
+    /// Only changes of events of these types, comma-separated
+    /// (ListEvents' filter values: `Build`, `Deploy`, …, any case).
+    event_type: Option<String>,
+    /// Resume after this change id (`0`: from the first change); default:
+    /// the first change after the stream opened. `Last-Event-ID` wins.
+    after: Option<String>,
+    /// `shiplog` (default: Change objects) or `cdevents`.
+    format: Option<String>,
+}
+
+/// Where a resumed stream continues.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct LastEventIdHeader {
+    /// The id of the last message received: the stream resumes after it.
+    #[param(rename = "Last-Event-ID")]
+    last_event_id: Option<String>,
 }
 
 /// The header that makes a write safe to retry.

@@ -51,6 +51,8 @@ pub struct ServerSettings {
     pub max_in_flight: usize,
     /// How long a web UI session lasts without a request.
     pub session_idle: Duration,
+    /// Whether outbound webhooks may target the server's own networks.
+    pub allow_private_webhook_targets: bool,
 }
 
 impl ServerSettings {
@@ -67,6 +69,7 @@ impl ServerSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             session_idle: DEFAULT_SESSION_IDLE,
+            allow_private_webhook_targets: false,
         }
     }
 }
@@ -100,6 +103,8 @@ pub struct RunningServer {
     pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Ended with the server: what it had claimed falls due again.
+    deliveries: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -119,12 +124,16 @@ impl RunningServer {
             .trim_end_matches('/')
             .to_owned();
         bootstrap(&*store, &settings, &public_url).await?;
+        let targets = crate::outbound::Targets::new(settings.allow_private_webhook_targets);
         let state = Arc::new(AppState {
             markers: MarkerCodec::new(&store.marker_secret().await?),
             store: store.clone(),
             public_url,
             session_idle: settings.session_idle,
+            targets,
+            streams: crate::routes::stream::stream_permits(),
         });
+        let deliveries = crate::outbound::worker::start(state.clone());
         crate::metrics::handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
@@ -163,6 +172,7 @@ impl RunningServer {
             store,
             stop: Some(stop),
             task,
+            deliveries,
         })
     }
 
@@ -172,16 +182,24 @@ impl RunningServer {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.deliveries.abort();
     }
 
     /// Waits until the server ends (after a signal passed to `stop`).
     pub async fn wait(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
         signal.await;
-        let RunningServer { stop, task, .. } = self;
+        let RunningServer {
+            stop,
+            task,
+            deliveries,
+            ..
+        } = self;
         if let Some(stop) = stop {
             let _ = stop.send(());
         }
-        task.await.map_err(std::io::Error::other)?
+        let served = task.await.map_err(std::io::Error::other)?;
+        deliveries.abort();
+        served
     }
 
     /// A new token for `name`, creating the user if needed (tests and tools).

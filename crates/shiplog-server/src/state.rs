@@ -12,6 +12,10 @@ pub struct AppState {
     pub public_url: String,
     /// How long a web UI session lasts without a request.
     pub session_idle: std::time::Duration,
+    /// Where outbound webhooks may be sent.
+    pub targets: crate::outbound::Targets,
+    /// The permits of open live streams.
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -30,6 +30,8 @@ use shiplog_api::hooks::DeliveryOut;
 use shiplog_domain::{Actor, Change};
 use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
+use shiplog_store::signal::ChangeSignal;
+use shiplog_store::webhooks::{self, Attempt, AttemptRow, Claimed, Webhook, WebhookConfig};
 use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
@@ -56,6 +58,52 @@ pub struct PostgresStore {
     pool: PgPool,
     writer: Writer,
     marker_secret: Vec<u8>,
+    signal: ChangeSignal,
+    /// Dropped with the store, which ends its listener.
+    _stop_listening: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Row locks of a claim, so that the workers of several instances skip
+/// each other's rows.
+const CLAIM_LOCK: &str = " FOR UPDATE OF o SKIP LOCKED";
+
+/// Bumps `signal` whenever another instance (or this one) commits, until
+/// `stop`. A lost connection may have lost notifications, so reconnecting
+/// bumps too: the followers then read the record and find what they missed.
+async fn listen(pool: PgPool, signal: ChangeSignal, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            err = follow(&pool, &signal) => {
+                tracing::warn!(error = %err, "listening for other instances' changes failed; retrying");
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => signal.bump(),
+        }
+    }
+}
+
+/// Bumps `signal` on every notification until the listening connection
+/// fails.
+async fn follow(pool: &PgPool, signal: &ChangeSignal) -> sqlx::Error {
+    let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(err) => return err,
+    };
+    if let Err(err) = listener.listen(writer::CHANGES_CHANNEL).await {
+        return err;
+    }
+    signal.bump();
+    loop {
+        // A notification, or none when the connection was lost (the next
+        // call reconnects): either way, wake up and read.
+        if let Err(err) = listener.try_recv().await {
+            return err;
+        }
+        signal.bump();
+    }
 }
 
 impl PostgresStore {
@@ -73,10 +121,15 @@ impl PostgresStore {
             .await
             .map_err(|err| StoreError::Config(format!("cannot connect to PostgreSQL: {err}")))?;
         let marker_secret = migrations::run(&pool).await?;
+        let signal = ChangeSignal::default();
+        let (stop_listening, stop) = tokio::sync::oneshot::channel();
+        tokio::spawn(listen(pool.clone(), signal.clone(), stop));
         Ok(PostgresStore {
-            writer: Writer::start(pool.clone(), WRITE_QUEUE),
+            writer: Writer::start(pool.clone(), WRITE_QUEUE, signal.clone()),
             pool,
             marker_secret,
+            signal,
+            _stop_listening: stop_listening,
         })
     }
 
@@ -454,6 +507,114 @@ impl Store for PostgresStore {
                 })
             })
             .await
+    }
+
+    fn change_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signal.subscribe()
+    }
+
+    async fn last_change_id(&self, account: &Account) -> Result<i64> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            webhooks::last_change_id(&mut PgConn(&mut conn), account).await
+        })
+        .await
+    }
+
+    async fn put_webhook(
+        &self,
+        account: &Account,
+        name: &str,
+        config: WebhookConfig,
+        secret: Option<String>,
+    ) -> Result<bool> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    webhooks::put(
+                        &mut PgConn(conn),
+                        &account,
+                        &name,
+                        &config,
+                        secret.as_deref(),
+                    )
+                    .await
+                })
+            })
+            .await
+    }
+
+    async fn list_webhooks(&self, account: &Account) -> Result<Vec<Webhook>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            webhooks::list(&mut PgConn(&mut conn), account).await
+        })
+        .await
+    }
+
+    async fn get_webhook(&self, account: &Account, name: &str) -> Result<Webhook> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            webhooks::get(&mut PgConn(&mut conn), account, name).await
+        })
+        .await
+    }
+
+    async fn delete_webhook(&self, account: &Account, name: &str) -> Result<()> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { webhooks::delete(&mut PgConn(conn), &account, &name).await })
+            })
+            .await
+    }
+
+    async fn webhook_attempts(
+        &self,
+        account: &Account,
+        name: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AttemptRow>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            webhooks::attempts(&mut PgConn(&mut conn), account, name, before, limit).await
+        })
+        .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: shiplog_domain::Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    webhooks::claim(&mut PgConn(conn), now, lease_ms, limit, CLAIM_LOCK).await
+                })
+            })
+            .await
+    }
+
+    async fn finish_delivery(&self, claimed: Claimed, attempt: Option<Attempt>) -> Result<()> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    webhooks::finish(&mut PgConn(conn), &claimed, attempt.as_ref()).await
+                })
+            })
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<shiplog_domain::Timestamp>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            webhooks::next_due(&mut PgConn(&mut conn)).await
+        })
+        .await
     }
 
     async fn dora_facts(

@@ -11,11 +11,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_dora.sql")),
     (4, include_str!("../migrations/0004_idempotency.sql")),
     (5, include_str!("../migrations/0005_hooks.sql")),
+    (6, include_str!("../migrations/0006_webhooks.sql")),
     (9, include_str!("../migrations/0009_sessions.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 9];
+pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 9];
 
 /// A session-level advisory lock serialises instances starting at once.
 const MIGRATION_LOCK: i64 = 0x5348_4950_4c4f_4730;

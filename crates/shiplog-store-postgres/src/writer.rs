@@ -17,6 +17,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db_error;
+use shiplog_store::signal::ChangeSignal;
 use shiplog_store::{Result, StoreError};
 
 /// The most writes one transaction takes.
@@ -26,6 +27,9 @@ const MAX_BATCH: usize = 256;
 const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// The advisory lock that orders write transactions across instances.
 const WRITE_LOCK: i64 = 0x5348_4950_4c4f_4731;
+/// The channel a commit notifies, so that every instance's followers of the
+/// change record wake up.
+pub const CHANGES_CHANNEL: &str = "shiplog_changes";
 
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
@@ -39,9 +43,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(pool: PgPool, queue: usize) -> Writer {
+    /// Each commit bumps `signal` here and notifies the other instances.
+    pub fn start(pool: PgPool, queue: usize, signal: ChangeSignal) -> Writer {
         let (jobs, receiver) = mpsc::channel(queue);
-        tokio::spawn(run(pool, receiver));
+        tokio::spawn(run(pool, receiver, signal));
         Writer { jobs }
     }
 
@@ -84,7 +89,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>) {
+async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>, signal: ChangeSignal) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = receiver.recv().await {
         batch.push(first);
@@ -96,16 +101,16 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>) {
         }
         let jobs = std::mem::take(&mut batch);
         metrics::histogram!("shiplog_writer_batch_size").record(jobs.len() as f64);
-        if tokio::time::timeout(BATCH_TIMEOUT, run_batch(&pool, jobs))
-            .await
-            .is_err()
-        {
-            tracing::warn!("a write batch timed out and was rolled back");
+        match tokio::time::timeout(BATCH_TIMEOUT, run_batch(&pool, jobs)).await {
+            Ok(true) => signal.bump(),
+            Ok(false) => {}
+            Err(_) => tracing::warn!("a write batch timed out and was rolled back"),
         }
     }
 }
 
-async fn run_batch(pool: &PgPool, jobs: Vec<Job>) {
+/// Runs a batch in one transaction; true if it committed any write.
+async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
     let mut tx = match begin(pool).await {
         Ok(tx) => tx,
         Err(err) => {
@@ -113,13 +118,15 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) {
                 let (_, reply) = job(None).await;
                 reply(Err(err.clone()));
             }
-            return;
+            return false;
         }
     };
+    let mut any_ok = false;
     let mut replies = Vec::with_capacity(jobs.len());
     for job in jobs {
         let savepoint = sqlx::query("SAVEPOINT job").execute(&mut *tx).await;
         let (ok, reply) = job(Some(&mut *tx)).await;
+        any_ok |= ok;
         if savepoint.is_ok() {
             let end = if ok {
                 "RELEASE SAVEPOINT job"
@@ -132,10 +139,23 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) {
         }
         replies.push(reply);
     }
+    if any_ok {
+        // Delivered to the listeners of every instance when, and only if,
+        // the transaction commits.
+        let notify = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANGES_CHANNEL)
+            .execute(&mut *tx)
+            .await;
+        if let Err(err) = notify {
+            tracing::warn!(error = %err, "notifying the other instances failed");
+        }
+    }
     let commit = tx.commit().await.map_err(db_error);
+    let committed = any_ok && commit.is_ok();
     for reply in replies {
         reply(commit.clone());
     }
+    committed
 }
 
 async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {

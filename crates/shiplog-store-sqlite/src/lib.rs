@@ -27,6 +27,8 @@ use shiplog_domain::{Actor, Change};
 use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
 use shiplog_store::db::run_ready;
+use shiplog_store::signal::ChangeSignal;
+use shiplog_store::webhooks::{self, Attempt, AttemptRow, Claimed, Webhook, WebhookConfig};
 use shiplog_store::{
     Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
     write,
@@ -49,6 +51,7 @@ const STATEMENT_CACHE: usize = 256;
 
 pub struct SqliteStore {
     writer: Writer,
+    signal: ChangeSignal,
     readers: Readers,
     marker_secret: Vec<u8>,
     stop_checkpoints: Arc<AtomicBool>,
@@ -143,9 +146,11 @@ impl SqliteStore {
         let reader_path = path.to_owned();
         let stop = Arc::new(AtomicBool::new(false));
         let checkpointer = checkpoints(connect(path, true)?, stop.clone());
+        let signal = ChangeSignal::default();
         Ok(SqliteStore {
             checkpointer: Some(checkpointer),
-            writer: Writer::start(writer, WRITE_QUEUE),
+            writer: Writer::start(writer, WRITE_QUEUE, signal.clone()),
+            signal,
             readers: Readers::new(readers, move || connect(&reader_path, false)),
             marker_secret,
             stop_checkpoints: stop,
@@ -502,6 +507,108 @@ impl Store for SqliteStore {
                 ))
             })
             .await
+    }
+
+    fn change_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signal.subscribe()
+    }
+
+    async fn last_change_id(&self, account: &Account) -> Result<i64> {
+        self.readers
+            .read(|conn| run_ready(webhooks::last_change_id(&mut SqliteConn(conn), account)))
+    }
+
+    async fn put_webhook(
+        &self,
+        account: &Account,
+        name: &str,
+        config: WebhookConfig,
+        secret: Option<String>,
+    ) -> Result<bool> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| {
+                run_ready(webhooks::put(
+                    &mut SqliteConn(conn),
+                    &account,
+                    &name,
+                    &config,
+                    secret.as_deref(),
+                ))
+            })
+            .await
+    }
+
+    async fn list_webhooks(&self, account: &Account) -> Result<Vec<Webhook>> {
+        self.readers
+            .read(|conn| run_ready(webhooks::list(&mut SqliteConn(conn), account)))
+    }
+
+    async fn get_webhook(&self, account: &Account, name: &str) -> Result<Webhook> {
+        self.readers
+            .read(|conn| run_ready(webhooks::get(&mut SqliteConn(conn), account, name)))
+    }
+
+    async fn delete_webhook(&self, account: &Account, name: &str) -> Result<()> {
+        let (account, name) = (account.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| run_ready(webhooks::delete(&mut SqliteConn(conn), &account, &name)))
+            .await
+    }
+
+    async fn webhook_attempts(
+        &self,
+        account: &Account,
+        name: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AttemptRow>> {
+        self.readers.read(|conn| {
+            run_ready(webhooks::attempts(
+                &mut SqliteConn(conn),
+                account,
+                name,
+                before,
+                limit,
+            ))
+        })
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: shiplog_domain::Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>> {
+        // One writer serialises the claims: no row lock is needed.
+        self.writer
+            .write(move |conn| {
+                run_ready(webhooks::claim(
+                    &mut SqliteConn(conn),
+                    now,
+                    lease_ms,
+                    limit,
+                    "",
+                ))
+            })
+            .await
+    }
+
+    async fn finish_delivery(&self, claimed: Claimed, attempt: Option<Attempt>) -> Result<()> {
+        self.writer
+            .write(move |conn| {
+                run_ready(webhooks::finish(
+                    &mut SqliteConn(conn),
+                    &claimed,
+                    attempt.as_ref(),
+                ))
+            })
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<shiplog_domain::Timestamp>> {
+        self.readers
+            .read(|conn| run_ready(webhooks::next_due(&mut SqliteConn(conn))))
     }
 
     async fn dora_facts(

@@ -12,6 +12,7 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use shiplog_store::signal::ChangeSignal;
 use shiplog_store::{Result, StoreError};
 
 /// The most jobs one transaction takes: bounds the latency of the batch.
@@ -28,11 +29,12 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`; at most `queue` jobs wait at once.
-    pub fn start(conn: Connection, queue: usize) -> Writer {
+    /// Each commit bumps `signal`.
+    pub fn start(conn: Connection, queue: usize, signal: ChangeSignal) -> Writer {
         let (jobs, receiver) = mpsc::channel(queue);
         thread::Builder::new()
             .name("shiplog-sqlite-writer".into())
-            .spawn(move || run(conn, receiver))
+            .spawn(move || run(conn, receiver, signal))
             .expect("spawn the writer thread");
         Writer { jobs }
     }
@@ -70,7 +72,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>) {
+fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>, signal: ChangeSignal) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = receiver.blocking_recv() {
@@ -134,6 +136,9 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>) {
             )),
             other => other,
         };
+        if commit.is_ok() {
+            signal.bump();
+        }
         for reply in replies.drain(..) {
             reply(commit.clone());
         }

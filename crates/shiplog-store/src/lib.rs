@@ -17,6 +17,8 @@ pub mod pages;
 pub mod queries;
 pub mod reads;
 pub mod sessions;
+pub mod signal;
+pub mod webhooks;
 pub mod write;
 
 use async_trait::async_trait;
@@ -250,6 +252,49 @@ pub trait Store: Send + Sync + 'static {
         config: hooks::HookConfig,
         delivery: shiplog_ingest::Delivery,
     ) -> Result<shiplog_api::hooks::DeliveryOut>;
+    /// Bumped after each commit on this instance and, on PostgreSQL, on
+    /// the others: what the stream and the webhook workers wait on.
+    fn change_signal(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// The account's newest change id; 0 before its first.
+    async fn last_change_id(&self, account: &Account) -> Result<i64>;
+    /// Creates a webhook (with `secret`, which a new one needs) or replaces
+    /// its configuration (and secret, if given); true if created.
+    async fn put_webhook(
+        &self,
+        account: &Account,
+        name: &str,
+        config: webhooks::WebhookConfig,
+        secret: Option<String>,
+    ) -> Result<bool>;
+    async fn list_webhooks(&self, account: &Account) -> Result<Vec<webhooks::Webhook>>;
+    /// `NotFound` when the account has no webhook of that name.
+    async fn get_webhook(&self, account: &Account, name: &str) -> Result<webhooks::Webhook>;
+    async fn delete_webhook(&self, account: &Account, name: &str) -> Result<()>;
+    /// One page of a webhook's attempts, newest first (see
+    /// [`webhooks::attempts`]).
+    async fn webhook_attempts(
+        &self,
+        account: &Account,
+        name: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<webhooks::AttemptRow>>;
+    /// Claims deliveries that are due, for `lease_ms` (see [`webhooks::claim`]).
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<webhooks::Claimed>>;
+    /// Records the attempt of a claimed delivery, or none when there was
+    /// nothing to send (see [`webhooks::finish`]).
+    async fn finish_delivery(
+        &self,
+        claimed: webhooks::Claimed,
+        attempt: Option<webhooks::Attempt>,
+    ) -> Result<()>;
+    /// When the next delivery falls due, if any waits.
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
     /// What DORA's metrics of a scope are computed from (see [`dora::read`]).
     async fn dora_facts(
         &self,

@@ -19,7 +19,7 @@ use crate::constraints::Unique;
 pub use crate::db::WriteTx;
 use crate::idempotency::{self, IdempotencyKey, Keyed};
 use crate::reads::load_event;
-use crate::{Account, Result, StoreError, dora, queries};
+use crate::{Account, Result, StoreError, dora, queries, webhooks};
 
 /// The per-app counters behind generated values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,11 +105,12 @@ async fn update_unless_terminal<T: WriteTx>(
     Ok(tx.execute(sql, values).await? > 0)
 }
 
-/// Records a change.
+/// Records a change, and queues it for each webhook whose scope takes it.
 async fn insert_change<T: WriteTx>(
     tx: &mut T,
     account_id: i64,
     app: &AppRow,
+    event_type: EventType,
     actor: &Actor,
     change: &NewChange,
 ) -> Result<()> {
@@ -125,7 +126,8 @@ async fn insert_change<T: WriteTx>(
             ChangeKind::Updated => Some(to_json_text(&change.fields)),
         }),
     ];
-    tx.execute(queries::INSERT_CHANGE, values).await.map(|_| ())
+    let change_id = tx.insert(queries::INSERT_CHANGE, values).await?;
+    webhooks::enqueue(tx, account_id, &app.name, event_type, change_id, change.at).await
 }
 
 /// Makes sure the env a DEPLOY or INCIDENT names belongs to `app`,
@@ -330,7 +332,7 @@ pub async fn update_event<T: WriteTx>(
     };
     let (before, changed) = (EventOut::json(&current), EventOut::json(&after));
     if let Some(change) = NewChange::updated(event_id, &before, &changed, now) {
-        insert_change(tx, account.id, &app, actor, &change).await?;
+        insert_change(tx, account.id, &app, current.event_type, actor, &change).await?;
     }
     dora::on_updated(tx, account.id, &app, &current, &after).await?;
     if after.event_type == EventType::Build
@@ -373,6 +375,7 @@ async fn record_new<T: WriteTx>(
         tx,
         account.id,
         app,
+        event_type,
         actor,
         &NewChange::created(event_id, now),
     )

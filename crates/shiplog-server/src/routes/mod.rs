@@ -8,6 +8,8 @@ pub(crate) mod events;
 pub(crate) mod hooks;
 pub(crate) mod service;
 pub(crate) mod story;
+pub(crate) mod stream;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, Method, Uri, header};
@@ -40,6 +42,10 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(dora::get))
         .routes(routes!(hooks::list))
         .routes(routes!(hooks::configure, hooks::delete, hooks::deliver))
+        .routes(routes!(webhooks::list))
+        .routes(routes!(webhooks::put, webhooks::get, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(stream::stream))
         .routes(routes!(apps::list))
         .routes(routes!(apps::get, apps::create, apps::delete))
         .routes(routes!(envs::list))

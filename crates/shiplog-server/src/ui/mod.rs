@@ -22,10 +22,10 @@ use axum::routing::{get, post};
 use crate::state::SharedState;
 
 pub use error::UiError;
-pub use session::Nav;
+pub use session::{Nav, session_account};
 
 /// Whether timelines follow the live stream (`/:username/stream`).
-const LIVE_STREAM: bool = false;
+const LIVE_STREAM: bool = true;
 
 /// Where the pages live.
 pub const BASE: &str = "/-/ui";

@@ -56,13 +56,7 @@ impl FromRequestParts<SharedState> for Viewer {
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
         let secret = cookie(&parts.headers, SESSION_COOKIE).ok_or(UiError::SignIn)?;
-        let params = RawPathParams::from_request_parts(parts, state).await.ok();
-        let named = params
-            .as_ref()
-            .and_then(|params| params.iter().find(|(key, _)| *key == "username"))
-            .map(|(_, value)| value.to_owned())
-            .filter(|name| ResourceName::is_valid(name))
-            .unwrap_or_default();
+        let named = named_account(parts, state).await;
         let id = hash_token(&secret);
         let now = Timestamp::now();
         let access = state
@@ -99,6 +93,40 @@ impl FromRequestParts<SharedState> for Viewer {
             }
         }
     }
+}
+
+/// The account named by the request's `username` segment, if a session
+/// cookie was sent whose user may read it: how a page's script follows the
+/// live stream. `None` without a cookie or with one that ended or expired.
+pub async fn session_account(
+    parts: &mut Parts,
+    state: &SharedState,
+) -> Result<Option<Account>, ApiError> {
+    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let named = named_account(parts, state).await;
+    match state
+        .store
+        .session(hash_token(&secret), &named, Timestamp::now())
+        .await?
+    {
+        SessionAccess::Unauthenticated => Ok(None),
+        SessionAccess::Denied(_) => Err(ApiError::AccessDenied),
+        SessionAccess::Granted(_, account) => Ok(Some(account)),
+    }
+}
+
+/// The `username` segment of the path; empty when absent or not a valid
+/// name, which no account has.
+async fn named_account(parts: &mut Parts, state: &SharedState) -> String {
+    let params = RawPathParams::from_request_parts(parts, state).await.ok();
+    params
+        .as_ref()
+        .and_then(|params| params.iter().find(|(key, _)| *key == "username"))
+        .map(|(_, value)| value.to_owned())
+        .filter(|name| ResourceName::is_valid(name))
+        .unwrap_or_default()
 }
 
 fn lookup_failed(err: ApiError) -> UiError {

@@ -1,6 +1,7 @@
 //! The web UI in a real headless Chromium: sign in, follow the links from
 //! the account to an app, an event, its release and the env it runs in,
-//! filter the timeline, read the DORA charts and sign out, with no error in
+//! filter the timeline, watch an event appear live, read the DORA charts
+//! and sign out, with no error in
 //! the browser's console; a screenshot of each main page is written to
 //! `target/screenshots/`. Skipped, with a notice, without Chromium.
 
@@ -248,6 +249,28 @@ async fn a_person_signs_in_follows_a_release_reads_dora_and_signs_out() {
     );
     assert!(types.iter().all(|t| *t == "DEPLOY"), "{types:?}");
     assert_no_console_errors(&browser, "the filtered timeline").await;
+
+    // Live: an event recorded through the API appears at the top of the
+    // timeline without a reload.
+    browser.goto(&format!("{base}/-/ui/jdoe/apps/web")).await;
+    browser.find("#live-status.connected").await;
+    let live = app
+        .create_event(
+            "web",
+            "pushEvent",
+            json!({"branch": "main", "commit_id": "5eed5eed5eed5eed",
+                   "commit_msg": "Live <b>from</b> the API"}),
+        )
+        .await;
+    let row = format!("#timeline tbody tr:first-child[data-event-id='{live}']");
+    browser.find(&row).await;
+    assert_eq!(
+        browser.text(&format!("{row} td.message")).await,
+        "Live <b>from</b> the API",
+        "the message is shown as text"
+    );
+    assert_eq!(browser.count("#timeline tbody tr").await, 26);
+    assert_no_console_errors(&browser, "the live timeline").await;
 
     // DORA: a chart per metric, drawn by the server.
     browser.follow("nav a[href='/-/ui/jdoe/dora']").await;

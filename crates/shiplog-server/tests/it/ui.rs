@@ -117,6 +117,18 @@ impl Browser {
         page
     }
 
+    /// The status and headers of a GET whose body is never read (a stream).
+    pub async fn open(&self, path: &str) -> (StatusCode, HeaderMap) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .expect("request");
+        (response.status(), response.headers().clone())
+    }
+
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
@@ -789,4 +801,29 @@ async fn the_icon_style_and_script_are_served() {
         !script.contains("innerHTML"),
         "the script builds nodes as text"
     );
+}
+
+#[tokio::test]
+async fn the_live_stream_is_read_with_the_session_cookie() {
+    let app = TestApp::spawn().await;
+    app.create_app("web").await;
+    app.new_account("other").await;
+    let browser = signed_in(&app).await;
+    let (status, headers) = browser.open("/jdoe/stream?app=web").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers.get("content-type").unwrap(), "text/event-stream");
+    let (status, _) = browser.open("/other/stream").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another account's stream");
+    // Only reads: a write with the cookie alone is not authorised.
+    let write = reqwest::Client::new()
+        .put(format!("{}/jdoe/apps/web/events/pushEvent", app.base))
+        .header(COOKIE, browser.cookie_header())
+        .body(push_body().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::UNAUTHORIZED);
+    let anonymous = Browser::new(&app);
+    let (status, _) = anonymous.open("/jdoe/stream").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
