@@ -22,7 +22,7 @@ use crate::state::SharedState;
 /// Deliveries in flight at once, per instance.
 pub const CONCURRENCY: usize = 16;
 /// How long a claim holds: longer than an attempt may take.
-const LEASE: Duration = Duration::from_secs(60);
+const LEASE: Duration = Duration::from_secs(20);
 /// The longest the loop sleeps without a wake-up (a safety net: commits
 /// and due times wake it sooner).
 const IDLE: Duration = Duration::from_secs(5);

@@ -78,21 +78,20 @@ impl TestApp {
         Self::spawn_in(TestStore::fresh().await).await
     }
 
-    /// A server whose settings `configure` changes from the tests' own.
-    pub async fn spawn_with(configure: impl FnOnce(&mut ServerSettings)) -> TestApp {
-        Self::spawn_configured(TestStore::fresh().await, configure).await
+    /// A server whose settings `adjust` changes first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ServerSettings)) -> TestApp {
+        let store = TestStore::fresh().await;
+        let mut settings = ServerSettings::for_tests(&store.url());
+        adjust(&mut settings);
+        Self::start(store, settings).await
     }
 
     async fn spawn_in(store: TestStore) -> TestApp {
-        Self::spawn_configured(store, |_| {}).await
+        let settings = ServerSettings::for_tests(&store.url());
+        Self::start(store, settings).await
     }
 
-    async fn spawn_configured(
-        store: TestStore,
-        configure: impl FnOnce(&mut ServerSettings),
-    ) -> TestApp {
-        let mut settings = ServerSettings::for_tests(&store.url());
-        configure(&mut settings);
+    async fn start(store: TestStore, settings: ServerSettings) -> TestApp {
         let server = RunningServer::start(settings).await.expect("server starts");
         let token = server.add_user_or_token("jdoe").await.expect("user");
         TestApp {
