@@ -827,3 +827,26 @@ async fn the_live_stream_is_read_with_the_session_cookie() {
     let (status, _) = anonymous.open("/jdoe/stream").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn html_urls_in_api_answers_are_the_pages() {
+    let app = TestApp::spawn().await;
+    seed_chain(&app).await;
+    let web = app.get("/jdoe/apps/web").await;
+    let production = app.get("/jdoe/envs/production").await;
+    let mut browser = signed_in(&app).await;
+    for (url, path) in [
+        (&web.json["app"]["html_url"], "/-/ui/jdoe/apps/web"),
+        (
+            &production.json["env"]["html_url"],
+            "/-/ui/jdoe/envs/production",
+        ),
+    ] {
+        assert_eq!(url.as_str().unwrap(), format!("{}{path}", app.base));
+        assert_page(&browser.get(path).await, &[]);
+    }
+    assert_eq!(
+        web.json["app"]["api_url"].as_str().unwrap(),
+        format!("{}/jdoe/apps/web", app.base)
+    );
+}
