@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod hooks;
 pub mod inputs;
+pub mod members;
 pub mod resources;
 pub mod webhooks;
 

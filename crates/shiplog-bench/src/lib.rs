@@ -6,6 +6,7 @@ pub mod dora;
 pub mod floor;
 pub mod histogram;
 pub mod hooks;
+pub mod live;
 pub mod loadgen;
 pub mod process;
 pub mod report;

@@ -19,6 +19,7 @@ use shiplog_store::{Access, Account, Store, StoreError};
 
 use crate::dora::{self, AppPlan, Step};
 use crate::hooks;
+use crate::live;
 use crate::loadgen::{self, Load, Request};
 use crate::process::{CpuTicks, Server, free_loopback_addr};
 use crate::report::{Figures, ScenarioReport, Target, mib, ms, targets_markdown};
@@ -61,6 +62,9 @@ struct Scenario {
     /// Whether each connection sends its own slice of the requests (see
     /// [`Load::slices`]).
     slices: bool,
+    /// Whether two webhooks and a stream client follow shiplog's changes
+    /// while it is measured (see [`crate::live`]).
+    followed: bool,
 }
 
 struct Stores {
@@ -320,7 +324,9 @@ async fn start_shiplog(
         .arg("--bootstrap-user")
         .arg(USER)
         .arg("--bootstrap-token")
-        .arg(TOKEN);
+        .arg(TOKEN)
+        // The live scenario's webhook receivers are on loopback.
+        .arg("--allow-private-webhook-targets");
     Server::start("shiplog", command, addr, log).await
 }
 
@@ -371,6 +377,7 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
         },
         Scenario {
             name: "ingest-1".into(),
@@ -381,6 +388,7 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
         },
         Scenario {
             name: "ingest-16".into(),
@@ -391,6 +399,7 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
         },
         Scenario {
             name: "ingest-64".into(),
@@ -401,6 +410,22 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
+        },
+        Scenario {
+            name: "ingest-64-live".into(),
+            judged: false,
+            description: format!(
+                "{ingest_text}, as ingest-64 in the same run, while two outbound webhooks (all \
+                 changes, to receivers in the benchmark's process answering 204) and a client of \
+                 the live stream follow every change; the floor has neither"
+            ),
+            connections: 64,
+            requests: ingest.clone(),
+            classes: 1,
+            hook_secret: None,
+            slices: false,
+            followed: true,
         },
         Scenario {
             name: "mix-64".into(),
@@ -411,6 +436,7 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             classes: 2,
             hook_secret: None,
             slices: false,
+            followed: false,
         },
     ];
     for (i, &connections) in config.overload_connections.iter().enumerate() {
@@ -431,6 +457,7 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
         });
     }
     scenarios
@@ -466,6 +493,7 @@ fn large_scenarios(
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
         },
         Scenario {
             name: DORA_SCENARIO.into(),
@@ -485,6 +513,7 @@ fn large_scenarios(
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
         },
         Scenario {
             name: DORA_SINGLE.into(),
@@ -497,6 +526,7 @@ fn large_scenarios(
             classes: 1,
             hook_secret: None,
             slices: false,
+            followed: false,
         },
     ]
 }
@@ -597,6 +627,7 @@ async fn hooks_scenario(
         classes: 1,
         hook_secret: Some(secret),
         slices: true,
+        followed: false,
     };
     Ok((scenario, note))
 }
@@ -616,7 +647,12 @@ async fn measure(
 ) -> anyhow::Result<(ScenarioReport, Duration)> {
     let log = work.join(format!("shiplog-{}.log", scenario.name));
     let (shiplog, startup) = start_shiplog(config, url, &log).await?;
-    let figures_shiplog = measure_one(config, scenario, shiplog).await?;
+    let shiplog_addr = shiplog.addr;
+    let followers = match scenario.followed {
+        true => Some(live::attach(shiplog_addr, USER, TOKEN, &scenario.name).await?),
+        false => None,
+    };
+    let (figures_shiplog, followed) = measure_one(config, scenario, shiplog, followers).await?;
     let floor_addr = free_loopback_addr()?;
     let mut floor_cmd = Command::new(&config.floor_bin);
     floor_cmd
@@ -629,12 +665,16 @@ async fn measure(
     }
     let floor_log = work.join(format!("floor-{}.log", scenario.name));
     let (floor, _) = Server::start("floor", floor_cmd, floor_addr, &floor_log).await?;
-    let figures_floor = measure_one(config, scenario, floor).await?;
+    let (figures_floor, _) = measure_one(config, scenario, floor, None).await?;
+    let mut description = scenario.description.clone();
+    if let Some(followed) = followed {
+        description.push_str(&format!("; {followed}"));
+    }
     Ok((
         ScenarioReport {
             name: scenario.name.clone(),
             judged: scenario.judged,
-            description: scenario.description.clone(),
+            description,
             connections: scenario.connections,
             shiplog: figures_shiplog,
             floor: figures_floor,
@@ -643,12 +683,14 @@ async fn measure(
     ))
 }
 
-/// Runs a scenario on one server, then stops it.
+/// Runs a scenario on one server, lets its followers (if any) catch up and
+/// says what they received, then stops it.
 async fn measure_one(
     config: &Config,
     scenario: &Scenario,
     mut server: Server,
-) -> anyhow::Result<Figures> {
+    followers: Option<live::Followers>,
+) -> anyhow::Result<(Figures, Option<String>)> {
     let resets = server.reset_peak_rss();
     let pids = [std::process::id(), server.pid()];
     let (cpu_before, started) = (CpuTicks::now(&pids), Instant::now());
@@ -681,10 +723,18 @@ async fn measure_one(
         mib(f.peak_rss),
         others_cpu.map_or("n/a".into(), |c| format!("{c:.2} cores"))
     );
+    let followed = match followers {
+        Some(followers) => Some(
+            followers
+                .settle(server.addr, USER, TOKEN, Duration::from_secs(60))
+                .await,
+        ),
+        None => None,
+    };
     drop(server);
     // Let the machine settle (closed connections, TIME_WAIT sockets).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    Ok(f)
+    Ok((f, followed))
 }
 
 /// Opens the store at `url`, creates the user, its token and `app`, and
@@ -697,7 +747,7 @@ async fn seed(config: &Config, url: &str, app: &str, count: u64) -> anyhow::Resu
     let user = ResourceName::parse("User", USER)?;
     store.ensure_user_token(&user, hash_token(TOKEN)).await?;
     let (account, actor) = match store.authorize(hash_token(TOKEN), USER).await? {
-        Access::Granted { account, actor } => (account, actor),
+        Access::Granted { account, actor, .. } => (account, actor),
         other => bail!("the bench token is not accepted by the new store: {other:?}"),
     };
     let app_name = ResourceName::parse("App", app)?;
@@ -801,7 +851,7 @@ async fn seed_task(
 async fn seed_dora(url: &str, plans: &[AppPlan]) -> anyhow::Result<(Vec<dora::StepIds>, Duration)> {
     let store = shiplog_server::database::open(url).await?;
     let (account, actor) = match store.authorize(hash_token(TOKEN), USER).await? {
-        Access::Granted { account, actor } => (account, actor),
+        Access::Granted { account, actor, .. } => (account, actor),
         other => bail!("the bench token is not accepted by the large store: {other:?}"),
     };
     let started = Instant::now();

@@ -1,8 +1,9 @@
 //! The calls on an account: its apps and envs, its change log, DORA
-//! metrics and webhooks.
+//! metrics, webhooks and members.
 
 use reqwest::Method;
 use shiplog_api::hooks::{DeliveryOut, HookEnvelope, HookIn, HookInfoOut, HookListOut, HookOut};
+use shiplog_api::members::{MemberEnvelope, MemberIn, MemberListOut, MemberOut};
 use shiplog_api::{
     AppEnvelope, AppIn, AppListOut, AppOut, ChangeListOut, DoraEnvelope, DoraOut, EnvEnvelope,
     EnvListOut, EnvOut,
@@ -117,6 +118,30 @@ impl Client {
     /// DeleteHook.
     pub async fn delete_hook(&self, provider: &str) -> Result<()> {
         let call = self.account_call(Method::DELETE, &["hooks", provider]);
+        self.send(call).await.map(drop)
+    }
+
+    /// ListMembers: the users who may act on the account, and their roles.
+    pub async fn list_members(&self) -> Result<Vec<MemberOut>> {
+        let call = self.account_call(Method::GET, &["members"]);
+        Ok(self.call::<MemberListOut>(call).await?.members)
+    }
+
+    /// SetMember: lets a user act on the account with a role (`read`,
+    /// `write` or `admin`; `write` when `None`), or changes its role.
+    pub async fn set_member(&self, user: &str, role: Option<&str>) -> Result<MemberOut> {
+        let body = MemberIn {
+            role: role.map(str::to_owned),
+        };
+        let call = self
+            .account_call(Method::PUT, &["members", user])
+            .json(&body);
+        Ok(self.call::<MemberEnvelope>(call).await?.member)
+    }
+
+    /// RemoveMember.
+    pub async fn remove_member(&self, user: &str) -> Result<()> {
+        let call = self.account_call(Method::DELETE, &["members", user]);
         self.send(call).await.map(drop)
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::event::IncidentStatus;
 use crate::event::{CommitFields, Field};
 use crate::{
-    BuildStatus, DeploymentStatus, DeploymentType, DomainError, EventFields, EventType,
+    BuildStatus, DeploymentStatus, DeploymentType, DomainError, EventFields, EventType, Level,
     RepoProvider, ResourceName, Timestamp,
 };
 
@@ -204,6 +204,14 @@ impl WebhookSettings {
             enabled: flag("enabled", true)?,
             rotate_secret: flag("rotate_secret", false)?,
         })
+    }
+}
+
+/// The role of SetMember's body: `role`, `write` when absent.
+pub fn member_role(body: &JsonObject) -> Result<Level, DomainError> {
+    match present(body, "role") {
+        Some(value) => Level::parse("role", &text("role", value)?),
+        None => Ok(Level::Write),
     }
 }
 

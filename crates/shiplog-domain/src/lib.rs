@@ -4,6 +4,7 @@
 //! state machines of builds and deploys, pagination markers and tokens. The
 //! store enforces the same rules atomically; the server maps them to HTTP.
 
+pub mod access;
 pub mod change;
 pub mod dora;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod rules;
 pub mod timestamp;
 pub mod token;
 
+pub use access::Level;
 pub use change::{Actor, Change, ChangeKind, NewChange};
 pub use error::DomainError;
 pub use event::{

@@ -2,7 +2,9 @@
 //! webhooks, which work on the database; and the commands of CI jobs, which
 //! talk to a server over HTTP (`crate::client_cli`).
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use shiplog_domain::Level;
 
 use crate::client_cli::ClientCommand;
 use crate::startup::{DEFAULT_DATABASE, ServerSettings};
@@ -77,6 +79,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the members of an account: other users' access to it.
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// Manage the webhooks GitHub, GitLab and Bitbucket deliver to.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -163,16 +168,21 @@ pub enum UserCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a new token for a user and print it (shown only once).
-    #[command(after_help = "Example: shiplog token add jdoe --label ci")]
+    #[command(after_help = "Example: shiplog token add jdoe --label ci --scope write")]
     Add {
         user: String,
         /// A note to recognise the token by.
         #[arg(long)]
         label: Option<String>,
+        /// The most the token may do, on every account its user may act on:
+        /// read, write (also record events, create apps and envs) or admin
+        /// (also delete apps and manage hooks).
+        #[arg(long, default_value = "write", value_parser = level_parser())]
+        scope: Level,
         #[command(flatten)]
         database: DatabaseArg,
     },
-    /// List a user's tokens (ids and dates, never the secrets).
+    /// List a user's tokens (ids, dates, scopes and labels; never the secrets).
     #[command(after_help = "Example: shiplog token list jdoe")]
     List {
         user: String,
@@ -187,6 +197,46 @@ pub enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Let a user act on an account with a role (read, write or admin);
+    /// on a member, change its role. It holds from the next request on.
+    #[command(after_help = "Example: shiplog member add team-web ci --role write")]
+    Add {
+        account: String,
+        user: String,
+        /// What the member may do on the account: read, write (also record
+        /// events, create apps and envs) or admin (also delete apps and
+        /// manage hooks).
+        #[arg(long, default_value = "write", value_parser = level_parser())]
+        role: Level,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List an account's members and their roles.
+    #[command(after_help = "Example: shiplog member list team-web")]
+    List {
+        account: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// End a user's membership of an account; its tokens are refused there
+    /// from the next request on.
+    #[command(after_help = "Example: shiplog member remove team-web ci")]
+    Remove {
+        account: String,
+        user: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+/// A level named on the command line: `read`, `write` or `admin`.
+fn level_parser() -> impl TypedValueParser<Value = Level> {
+    PossibleValuesParser::new(Level::ALL.map(Level::as_str))
+        .try_map(|name| Level::parse("Level", &name))
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shiplog_api::{ErrorBody, ErrorDetail};
-use shiplog_domain::DomainError;
+use shiplog_domain::{DomainError, Level};
 use shiplog_store::StoreError;
 
 pub const AUTHENTICATION_FAILED: &str = "Request Authentication failed. Check your credentials.";
@@ -15,6 +15,11 @@ pub enum ApiError {
     Unauthenticated,
     /// A valid token naming an account that is not its own.
     AccessDenied,
+    /// A call that needs more than the token may do on the account.
+    LevelTooLow {
+        needed: Level,
+        level: Level,
+    },
     NoRoute(String),
     MethodNotAllowed(String),
     PayloadTooLarge(String),
@@ -79,6 +84,13 @@ impl ApiError {
                 S::FORBIDDEN,
                 "AccessDenied",
                 "Access denied: this token may not act on that account".into(),
+            ),
+            ApiError::LevelTooLow { needed, level } => (
+                S::FORBIDDEN,
+                "AccessDenied",
+                format!(
+                    "Access denied: this call needs {needed} access to the account; this token has {level} access to it"
+                ),
             ),
             ApiError::NoRoute(what) => (S::NOT_FOUND, "NotFound", format!("{what} not found")),
             ApiError::MethodNotAllowed(method) => (

@@ -1,7 +1,7 @@
 //! Extractors: the authorised account, path segments, query parameters and
 //! the lenient JSON body, each failing with the contract's errors.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -53,8 +53,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
 /// Bodies over this size are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The account named by `/:username/…`, which the request's token may act
-/// on, and who acts: the token's user, the token's id and label.
+/// The account named by `/:username/…`, on which the request's token may
+/// make this call, and who acts: the token's user, the token's id and
+/// label.
+///
+/// The one place where access is decided: the store answers the level the
+/// token has on the account (the lower of its user's role there and its
+/// scope) in the query that resolves the token, and the call's method and
+/// route template give the level it needs ([`crate::access::CALLS`]).
 pub struct Authorized(pub Account, pub Actor);
 
 impl FromRequestParts<SharedState> for Authorized {
@@ -86,7 +92,22 @@ impl FromRequestParts<SharedState> for Authorized {
         // An account that does not exist is denied like any other that is not
         // the token's own, so the answer reveals nothing.
         match access {
-            Access::Granted { account, actor } => Ok(Authorized(account, actor)),
+            Access::Granted {
+                account,
+                actor,
+                level,
+            } => {
+                let route = parts
+                    .extensions
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str);
+                let needed = crate::access::needed(&parts.method, route);
+                if level.allows(needed) {
+                    Ok(Authorized(account, actor))
+                } else {
+                    Err(ApiError::LevelTooLow { needed, level })
+                }
+            }
             Access::Denied => Err(ApiError::AccessDenied),
             Access::Unauthenticated => Err(ApiError::Unauthenticated),
         }

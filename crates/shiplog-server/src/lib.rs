@@ -4,6 +4,7 @@
 //! one store method, answer with the wire shape. Errors of every layer meet
 //! in [`error::ApiError`], the one place they become HTTP.
 
+pub mod access;
 pub mod admin;
 pub mod cli;
 pub mod client_cli;

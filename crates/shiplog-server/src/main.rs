@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use shiplog_server::cli::{Cli, Command, HookCommand, TokenCommand, UserCommand};
+use shiplog_server::cli::{Cli, Command, HookCommand, MemberCommand, TokenCommand, UserCommand};
 use shiplog_server::{admin, startup::RunningServer};
+use shiplog_store::members::MemberSet;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -12,9 +13,12 @@ async fn main() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             init_logging(args.log_json);
+            // Installed before anything starts: a signal that comes while the
+            // server starts is then a request to stop, not a kill.
+            let stop = shutdown_signal();
             let server = RunningServer::start(args.into()).await?;
             tracing::info!(addr = %server.addr, "shiplog is listening");
-            server.wait(shutdown_signal()).await?;
+            server.wait(stop).await?;
             tracing::info!("shiplog stopped");
         }
         Command::Openapi => {
@@ -29,21 +33,28 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Token(TokenCommand::Add {
             user,
             label,
+            scope,
             database,
         }) => {
             let store = shiplog_server::database::open(&database.url).await?;
-            let token = admin::add_token(&*store, &user, label.as_deref()).await?;
-            println!("New API token for {user} (shown only now):\n{token}");
+            let token = admin::add_token(&*store, &user, label.as_deref(), scope).await?;
+            println!("New {scope} API token for {user} (shown only now):\n{token}");
         }
         Command::Token(TokenCommand::List { user, database }) => {
             let store = shiplog_server::database::open(&database.url).await?;
-            println!("{:<8} {:<26} {:<26} LABEL", "ID", "CREATED", "REVOKED");
+            println!(
+                "{:<8} {:<26} {:<26} {:<6} LABEL",
+                "ID", "CREATED", "REVOKED", "SCOPE"
+            );
             for token in admin::list_tokens(&*store, &user).await? {
                 let revoked = token.revoked.map_or("-".to_owned(), |t| t.to_string());
                 let label = token.label.unwrap_or_default();
                 println!(
-                    "{:<8} {:<26} {:<26} {label}",
-                    token.id, token.created, revoked
+                    "{:<8} {:<26} {:<26} {:<6} {label}",
+                    token.id,
+                    token.created.to_string(),
+                    revoked,
+                    token.scope.as_str()
                 );
             }
         }
@@ -56,6 +67,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             admin::revoke_token(&*store, &user, token_id).await?;
             println!("Revoked token {token_id} of {user}.");
         }
+        Command::Member(command) => member_command(command).await?,
         Command::Hook(command) => hook_command(command).await?,
         Command::Client(command) => {
             return Ok(ExitCode::from(
@@ -64,6 +76,43 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn member_command(command: MemberCommand) -> anyhow::Result<()> {
+    match command {
+        MemberCommand::Add {
+            account,
+            user,
+            role,
+            database,
+        } => {
+            let store = shiplog_server::database::open(&database.url).await?;
+            match admin::set_member(&*store, &account, &user, role).await? {
+                MemberSet::Added => println!("Added {user} to {account} as {role}."),
+                MemberSet::Changed(before) => {
+                    println!("Changed the role of {user} on {account} from {before} to {role}.")
+                }
+                MemberSet::Unchanged => println!("{user} is already {role} on {account}."),
+            }
+        }
+        MemberCommand::List { account, database } => {
+            let store = shiplog_server::database::open(&database.url).await?;
+            println!("{:<24} ROLE", "USER");
+            for member in admin::list_members(&*store, &account).await? {
+                println!("{:<24} {}", member.user, member.role);
+            }
+        }
+        MemberCommand::Remove {
+            account,
+            user,
+            database,
+        } => {
+            let store = shiplog_server::database::open(&database.url).await?;
+            admin::remove_member(&*store, &account, &user).await?;
+            println!("Removed {user} from {account}.");
+        }
+    }
+    Ok(())
 }
 
 async fn hook_command(command: HookCommand) -> anyhow::Result<()> {
@@ -139,19 +188,23 @@ fn init_logging(json: bool) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs the SIGINT and SIGTERM handlers now and resolves on the first
+/// of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("install the SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("install the SIGINT handler");
+        let mut terminate = signal(SignalKind::terminate()).expect("install the SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -25,7 +25,8 @@ pub enum ApiErrors {
     /// `AuthenticationFailed`: no token, or an unknown or revoked one.
     #[response(status = 401)]
     Unauthenticated(ErrorBody),
-    /// `AccessDenied`: the token may not act on that account.
+    /// `AccessDenied`: the token may not act on that account, or not at the
+    /// level this call needs (its user's role there and its scope).
     #[response(status = 403)]
     AccessDenied(ErrorBody),
     /// `NotFound`: an unknown app, env or event.
@@ -79,6 +80,16 @@ pub struct WebhookPath {
     username: String,
     /// The webhook's name: 1–64 letters, digits, `-`, `_`, `.`.
     name: String,
+}
+
+/// `/:username/members/:member`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// The account (a user name).
+    username: String,
+    /// The member's user name.
+    member: String,
 }
 
 /// `/:username/envs/:env_name`.

@@ -202,8 +202,19 @@ impl RunningServer {
         served
     }
 
-    /// A new token for `name`, creating the user if needed (tests and tools).
+    /// A new token of scope `admin` for `name`, creating the user if needed
+    /// (tests and tools).
     pub async fn add_user_or_token(&self, name: &str) -> anyhow::Result<String> {
+        self.add_user_or_scoped_token(name, shiplog_domain::Level::Admin)
+            .await
+    }
+
+    /// A new token of `scope` for `name`, creating the user if needed.
+    pub async fn add_user_or_scoped_token(
+        &self,
+        name: &str,
+        scope: shiplog_domain::Level,
+    ) -> anyhow::Result<String> {
         let user = ResourceName::parse("User", name)?;
         match self.store.create_user(&user).await {
             Ok(())
@@ -212,7 +223,7 @@ impl RunningServer {
             ))) => {}
             Err(err) => return Err(err.into()),
         }
-        Ok(crate::admin::add_token(&*self.store, name, None).await?)
+        Ok(crate::admin::add_token(&*self.store, name, None, scope).await?)
     }
 }
 

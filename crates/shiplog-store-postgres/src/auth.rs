@@ -1,12 +1,13 @@
 //! Users, tokens and access in PostgreSQL.
 
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Actor, ResourceName, Timestamp};
+use shiplog_domain::{Actor, Level, ResourceName, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::{db_error, unique_violation};
 use shiplog_store::constraints::Unique;
+use shiplog_store::members::stored_level;
 use shiplog_store::{Access, Result, StoreError, TokenInfo, grant, queries};
 
 pub async fn authorize(conn: &mut PgConnection, token: TokenHash, account: &str) -> Result<Access> {
@@ -24,22 +25,24 @@ pub async fn authorize(conn: &mut PgConnection, token: TokenHash, account: &str)
             row.try_get::<Vec<u8>, _>(0)?,
             row.try_get::<Option<i64>, _>(1)?,
             row.try_get::<Option<String>, _>(2)?,
-            row.try_get::<Option<bool>, _>(3)?,
+            row.try_get::<Option<String>, _>(3)?,
+            row.try_get::<Option<String>, _>(4)?,
             Actor::Token {
-                token_id: row.try_get(4)?,
-                token_label: row.try_get(5)?,
-                user: row.try_get(6)?,
+                token_id: row.try_get(5)?,
+                token_label: row.try_get(6)?,
+                user: row.try_get(7)?,
             },
         ))
     };
-    let (stored, account_id, account_name, allowed, actor) = get(&row).map_err(db_error)?;
+    let (stored, account_id, account_name, role, scope, actor) = get(&row).map_err(db_error)?;
     let stored = TokenHash(stored.try_into().unwrap_or([0; 32]));
     Ok(grant(
         &stored,
         &token,
         account_id,
         account_name,
-        allowed,
+        role.as_deref(),
+        scope.as_deref(),
         actor,
     ))
 }
@@ -86,16 +89,19 @@ pub async fn add_token(
     user: &str,
     token: TokenHash,
     label: Option<&str>,
+    scope: Level,
 ) -> Result<TokenInfo> {
     let user_id = existing_user(conn, user).await?;
     let created = Timestamp::now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO tokens (user_id, hash, label, created_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO tokens (user_id, hash, label, created_ms, scope) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(user_id)
     .bind(&token.0[..])
     .bind(label)
     .bind(created.millis())
+    .bind(scope.as_str())
     .fetch_one(conn)
     .await
     .map_err(db_error)?;
@@ -104,6 +110,7 @@ pub async fn add_token(
         label: label.map(str::to_owned),
         created,
         revoked: None,
+        scope,
     })
 }
 
@@ -132,7 +139,7 @@ pub async fn ensure_user_token(
             "the bootstrap token already belongs to another user".into(),
         )),
         None => {
-            add_token(conn, user.as_str(), token, Some("bootstrap")).await?;
+            add_token(conn, user.as_str(), token, Some("bootstrap"), Level::Admin).await?;
             Ok(true)
         }
     }
@@ -141,7 +148,7 @@ pub async fn ensure_user_token(
 pub async fn list_tokens(conn: &mut PgConnection, user: &str) -> Result<Vec<TokenInfo>> {
     let user_id = existing_user(conn, user).await?;
     let rows = sqlx::query(
-        "SELECT id, label, created_ms, revoked_ms FROM tokens WHERE user_id = $1 ORDER BY id",
+        "SELECT id, label, created_ms, revoked_ms, scope FROM tokens WHERE user_id = $1 ORDER BY id",
     )
     .bind(user_id)
     .fetch_all(conn)
@@ -149,17 +156,17 @@ pub async fn list_tokens(conn: &mut PgConnection, user: &str) -> Result<Vec<Toke
     .map_err(db_error)?;
     rows.iter()
         .map(|row| {
+            let revoked: Option<i64> = row.try_get(3).map_err(db_error)?;
+            let scope: String = row.try_get(4).map_err(db_error)?;
             Ok(TokenInfo {
-                id: row.try_get(0)?,
-                label: row.try_get(1)?,
-                created: Timestamp::from_millis(row.try_get(2)?),
-                revoked: row
-                    .try_get::<Option<i64>, _>(3)?
-                    .map(Timestamp::from_millis),
+                id: row.try_get(0).map_err(db_error)?,
+                label: row.try_get(1).map_err(db_error)?,
+                created: Timestamp::from_millis(row.try_get(2).map_err(db_error)?),
+                revoked: revoked.map(Timestamp::from_millis),
+                scope: stored_level(&scope)?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(db_error)
+        .collect()
 }
 
 pub async fn revoke_token(conn: &mut PgConnection, user: &str, token_id: i64) -> Result<()> {

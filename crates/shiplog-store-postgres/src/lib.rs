@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName, Timestamp};
 use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -30,6 +30,7 @@ use shiplog_api::hooks::DeliveryOut;
 use shiplog_domain::{Actor, Change};
 use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
+use shiplog_store::members::{Member, MemberSet};
 use shiplog_store::signal::ChangeSignal;
 use shiplog_store::webhooks::{self, Attempt, AttemptRow, Claimed, Webhook, WebhookConfig};
 use shiplog_store::{
@@ -37,7 +38,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{dora, hooks, sessions};
+use shiplog_store::{dora, hooks, members, sessions};
 use tx::PgConn;
 use writer::Writer;
 
@@ -236,11 +237,14 @@ impl Store for PostgresStore {
         user: &str,
         token: TokenHash,
         label: Option<&str>,
+        scope: Level,
     ) -> Result<TokenInfo> {
         let (user, label) = (user.to_owned(), label.map(str::to_owned));
         self.writer
             .write(move |conn| {
-                Box::pin(async move { auth::add_token(conn, &user, token, label.as_deref()).await })
+                Box::pin(async move {
+                    auth::add_token(conn, &user, token, label.as_deref(), scope).await
+                })
             })
             .await
     }
@@ -438,6 +442,34 @@ impl Store for PostgresStore {
             reads::list_changes(&mut PgConn(&mut conn), account, page).await
         })
         .await
+    }
+
+    async fn set_member(&self, account: &Account, user: &str, role: Level) -> Result<MemberSet> {
+        let (account, user) = (account.clone(), user.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(
+                    async move { members::set(&mut PgConn(conn), &account, &user, role).await },
+                )
+            })
+            .await
+    }
+
+    async fn list_members(&self, account: &Account) -> Result<Vec<Member>> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            members::list(&mut PgConn(&mut conn), account).await
+        })
+        .await
+    }
+
+    async fn remove_member(&self, account: &Account, user: &str) -> Result<()> {
+        let (account, user) = (account.clone(), user.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { members::remove(&mut PgConn(conn), &account, &user).await })
+            })
+            .await
     }
 
     async fn find_account(&self, name: &str) -> Result<Account> {

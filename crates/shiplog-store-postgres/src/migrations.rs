@@ -12,11 +12,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_idempotency.sql")),
     (5, include_str!("../migrations/0005_hooks.sql")),
     (6, include_str!("../migrations/0006_webhooks.sql")),
+    (7, include_str!("../migrations/0007_access.sql")),
     (9, include_str!("../migrations/0009_sessions.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 9];
+pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 9];
 
 /// A session-level advisory lock serialises instances starting at once.
 const MIGRATION_LOCK: i64 = 0x5348_4950_4c4f_4730;
@@ -81,4 +82,56 @@ async fn apply(conn: &mut sqlx::PgConnection) -> Result<Vec<u8>> {
         .await
         .map_err(db_error)?;
     row.try_get(0).map_err(db_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TempDatabase, postgres_server_url};
+
+    #[tokio::test]
+    async fn tokens_and_memberships_made_before_levels_keep_every_right() {
+        let Some(server) = postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let database = TempDatabase::create(&server).await.unwrap();
+        let pool = PgPool::connect(&database.url).await.unwrap();
+        let old = MIGRATIONS.iter().filter(|(version, _)| *version < 7);
+        let mut setup = String::from(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL);",
+        );
+        for (version, sql) in old {
+            setup.push_str(sql);
+            setup.push_str(&format!(
+                ";INSERT INTO schema_migrations VALUES ({version}, 0);"
+            ));
+        }
+        setup.push_str(
+            "INSERT INTO users (name, created_ms) VALUES ('team', 0), ('ci', 0);
+             INSERT INTO tokens (user_id, hash, created_ms)
+                 SELECT id, '\\x00'::bytea, 0 FROM users WHERE name = 'ci';
+             INSERT INTO memberships (account_id, user_id)
+                 SELECT a.id, u.id FROM users a, users u WHERE a.name = 'team' AND u.name = 'ci';",
+        );
+        sqlx::raw_sql(&setup).execute(&pool).await.unwrap();
+
+        run(&pool).await.unwrap();
+        let levels: (String, String) = sqlx::query_as(
+            "SELECT t.scope, m.role FROM tokens t JOIN memberships m ON m.user_id = t.user_id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(levels, ("admin".to_owned(), "admin".to_owned()));
+        // New rows must name their level.
+        let unnamed = sqlx::query(
+            "INSERT INTO tokens (user_id, hash, created_ms) \
+             SELECT id, '\\x01'::bytea, 0 FROM users WHERE name = 'ci'",
+        )
+        .execute(&pool)
+        .await;
+        assert!(unnamed.is_err(), "a token without a scope is refused");
+        pool.close().await;
+    }
 }

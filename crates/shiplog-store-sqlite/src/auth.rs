@@ -2,10 +2,11 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Actor, ResourceName, Timestamp};
+use shiplog_domain::{Actor, Level, ResourceName, Timestamp};
 
 use super::{sql_error, unique_violation};
 use shiplog_store::constraints::Unique;
+use shiplog_store::members::stored_level;
 use shiplog_store::{Access, Result, StoreError, TokenInfo, grant, queries};
 
 pub fn authorize(conn: &Connection, token: TokenHash, account: &str) -> Result<Access> {
@@ -16,17 +17,18 @@ pub fn authorize(conn: &Connection, token: TokenHash, account: &str) -> Result<A
                 row.get::<_, Vec<u8>>(0)?,
                 row.get::<_, Option<i64>>(1)?,
                 row.get::<_, Option<String>>(2)?,
-                row.get::<_, Option<bool>>(3)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<String>>(4)?,
                 Actor::Token {
-                    token_id: row.get(4)?,
-                    token_label: row.get(5)?,
-                    user: row.get(6)?,
+                    token_id: row.get(5)?,
+                    token_label: row.get(6)?,
+                    user: row.get(7)?,
                 },
             ))
         })
         .optional()
         .map_err(sql_error)?;
-    let Some((stored, account_id, account_name, allowed, actor)) = row else {
+    let Some((stored, account_id, account_name, role, scope, actor)) = row else {
         return Ok(Access::Unauthenticated);
     };
     let stored = TokenHash(stored.try_into().unwrap_or([0; 32]));
@@ -35,7 +37,8 @@ pub fn authorize(conn: &Connection, token: TokenHash, account: &str) -> Result<A
         &token,
         account_id,
         account_name,
-        allowed,
+        role.as_deref(),
+        scope.as_deref(),
         actor,
     ))
 }
@@ -73,12 +76,19 @@ pub fn add_token(
     user: &str,
     token: TokenHash,
     label: Option<&str>,
+    scope: Level,
 ) -> Result<TokenInfo> {
     let user_id = existing_user(conn, user)?;
     let created = Timestamp::now();
     conn.execute(
-        "INSERT INTO tokens (user_id, hash, label, created_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![user_id, &token.0[..], label, created.millis()],
+        "INSERT INTO tokens (user_id, hash, label, created_ms, scope) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            user_id,
+            &token.0[..],
+            label,
+            created.millis(),
+            scope.as_str()
+        ],
     )
     .map_err(sql_error)?;
     Ok(TokenInfo {
@@ -86,6 +96,7 @@ pub fn add_token(
         label: label.map(str::to_owned),
         created,
         revoked: None,
+        scope,
     })
 }
 
@@ -113,7 +124,7 @@ pub fn ensure_user_token(conn: &Connection, user: &ResourceName, token: TokenHas
             "the bootstrap token already belongs to another user".into(),
         )),
         None => {
-            add_token(conn, user.as_str(), token, Some("bootstrap"))?;
+            add_token(conn, user.as_str(), token, Some("bootstrap"), Level::Admin)?;
             Ok(true)
         }
     }
@@ -123,20 +134,31 @@ pub fn list_tokens(conn: &Connection, user: &str) -> Result<Vec<TokenInfo>> {
     let user_id = existing_user(conn, user)?;
     let mut stmt = conn
         .prepare_cached(
-            "SELECT id, label, created_ms, revoked_ms FROM tokens WHERE user_id = ?1 ORDER BY id",
+            "SELECT id, label, created_ms, revoked_ms, scope FROM tokens WHERE user_id = ?1 ORDER BY id",
         )
         .map_err(sql_error)?;
     let rows = stmt
         .query_map([user_id], |row| {
-            Ok(TokenInfo {
-                id: row.get(0)?,
-                label: row.get(1)?,
-                created: Timestamp::from_millis(row.get(2)?),
-                revoked: row.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
-            })
+            Ok((
+                TokenInfo {
+                    id: row.get(0)?,
+                    label: row.get(1)?,
+                    created: Timestamp::from_millis(row.get(2)?),
+                    revoked: row.get::<_, Option<i64>>(3)?.map(Timestamp::from_millis),
+                    scope: Level::Read,
+                },
+                row.get::<_, String>(4)?,
+            ))
         })
         .map_err(sql_error)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(sql_error)
+    rows.map(|row| {
+        let (info, scope) = row.map_err(sql_error)?;
+        Ok(TokenInfo {
+            scope: stored_level(&scope)?,
+            ..info
+        })
+    })
+    .collect()
 }
 
 pub fn revoke_token(conn: &Connection, user: &str, token_id: i64) -> Result<()> {
@@ -153,4 +175,33 @@ pub fn revoke_token(conn: &Connection, user: &str, token_id: i64) -> Result<()> 
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request's one query finds the token, the account and the
+    /// membership each by an index: no table is scanned.
+    #[test]
+    fn authorising_searches_indexes_only() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::run(&conn).unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {}", queries::AUTHORIZE);
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(params!["jdoe", &[0u8; 32][..]], |row| row.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter().all(|step| !step.starts_with("SCAN")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH m USING PRIMARY KEY")),
+            "the membership by its key: {plan:?}"
+        );
+    }
 }

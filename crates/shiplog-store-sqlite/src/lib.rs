@@ -19,7 +19,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Event, EventFilter, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName, Timestamp};
 
 use readers::Readers;
 use shiplog_api::hooks::DeliveryOut;
@@ -27,6 +27,7 @@ use shiplog_domain::{Actor, Change};
 use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::constraints::Unique;
 use shiplog_store::db::run_ready;
+use shiplog_store::members::{Member, MemberSet};
 use shiplog_store::signal::ChangeSignal;
 use shiplog_store::webhooks::{self, Attempt, AttemptRow, Claimed, Webhook, WebhookConfig};
 use shiplog_store::{
@@ -34,7 +35,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{dora, hooks, sessions};
+use shiplog_store::{dora, hooks, members, sessions};
 use tx::SqliteConn;
 use writer::Writer;
 
@@ -250,10 +251,11 @@ impl Store for SqliteStore {
         user: &str,
         token: TokenHash,
         label: Option<&str>,
+        scope: Level,
     ) -> Result<TokenInfo> {
         let (user, label) = (user.to_owned(), label.map(str::to_owned));
         self.writer
-            .write(move |conn| auth::add_token(conn, &user, token, label.as_deref()))
+            .write(move |conn| auth::add_token(conn, &user, token, label.as_deref(), scope))
             .await
     }
 
@@ -443,6 +445,27 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Change>> {
         self.readers
             .read(|conn| run_ready(reads::list_changes(&mut SqliteConn(conn), account, page)))
+    }
+
+    async fn set_member(&self, account: &Account, user: &str, role: Level) -> Result<MemberSet> {
+        let (account, user) = (account.clone(), user.to_owned());
+        self.writer
+            .write(move |conn| {
+                run_ready(members::set(&mut SqliteConn(conn), &account, &user, role))
+            })
+            .await
+    }
+
+    async fn list_members(&self, account: &Account) -> Result<Vec<Member>> {
+        self.readers
+            .read(|conn| run_ready(members::list(&mut SqliteConn(conn), account)))
+    }
+
+    async fn remove_member(&self, account: &Account, user: &str) -> Result<()> {
+        let (account, user) = (account.clone(), user.to_owned());
+        self.writer
+            .write(move |conn| run_ready(members::remove(&mut SqliteConn(conn), &account, &user)))
+            .await
     }
 
     async fn find_account(&self, name: &str) -> Result<Account> {

@@ -13,11 +13,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_idempotency.sql")),
     (5, include_str!("../migrations/0005_hooks.sql")),
     (6, include_str!("../migrations/0006_webhooks.sql")),
+    (7, include_str!("../migrations/0007_access.sql")),
     (9, include_str!("../migrations/0009_sessions.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 9];
+pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 9];
 
 /// Applies every migration not yet applied, each in its own transaction,
 /// and returns the marker secret (made on first start).
@@ -63,4 +64,46 @@ pub fn run(conn: &Connection) -> Result<Vec<u8>> {
         |row| row.get(0),
     )
     .map_err(config_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_memberships_made_before_levels_keep_every_right() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 7) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, 0)",
+                [version],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO users (id, name, created_ms) VALUES (1, 'team', 0), (2, 'ci', 0);
+             INSERT INTO tokens (user_id, hash, created_ms) VALUES (2, x'00', 0);
+             INSERT INTO memberships (account_id, user_id) VALUES (1, 2);",
+        )
+        .unwrap();
+        run(&conn).unwrap();
+        let levels: (String, String) = conn
+            .query_row(
+                "SELECT t.scope, m.role FROM tokens t JOIN memberships m ON m.user_id = t.user_id",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(levels, ("admin".to_owned(), "admin".to_owned()));
+        let bad = conn.execute(
+            "UPDATE memberships SET role = 'owner' WHERE user_id = 2",
+            [],
+        );
+        assert!(bad.is_err(), "only the three levels are stored");
+    }
 }

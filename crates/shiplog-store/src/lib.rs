@@ -13,6 +13,7 @@ pub mod dora;
 mod error;
 pub mod hooks;
 pub mod idempotency;
+pub mod members;
 pub mod pages;
 pub mod queries;
 pub mod reads;
@@ -25,7 +26,9 @@ use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Actor, Change, Event, EventFilter, PageRequest, ResourceName, Timestamp};
+use shiplog_domain::{
+    Actor, Change, Event, EventFilter, Level, PageRequest, ResourceName, Timestamp,
+};
 
 pub use error::StoreError;
 pub use idempotency::{IdempotencyKey, Keyed};
@@ -44,10 +47,16 @@ pub struct Account {
 pub enum Access {
     /// The token is unknown or revoked.
     Unauthenticated,
-    /// The token is valid but the account is not its user's (or does not exist).
+    /// The token is valid but its user has no role on the account: neither
+    /// owner nor member (or the account does not exist).
     Denied,
-    /// The token may act on the account; its changes are made by `actor`.
-    Granted { account: Account, actor: Actor },
+    /// The token may act on the account up to `level` (the lower of its
+    /// user's role there and its scope); its changes are made by `actor`.
+    Granted {
+        account: Account,
+        actor: Actor,
+        level: Level,
+    },
 }
 
 /// An event with every event it descends from and every event descending
@@ -87,6 +96,8 @@ pub struct TokenInfo {
     pub label: Option<String>,
     pub created: Timestamp,
     pub revoked: Option<Timestamp>,
+    /// The most the token may do, on any account.
+    pub scope: Level,
 }
 
 /// How the store's read connections are used, for metrics.
@@ -106,23 +117,38 @@ pub trait Store: Send + Sync + 'static {
     /// instance that shares the database.
     async fn marker_secret(&self) -> Result<Vec<u8>>;
 
-    /// Resolves a token and the account a request names.
+    /// Resolves a token, the account a request names and what the token
+    /// may do there, in one query.
     async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access>;
     async fn user_count(&self) -> Result<u64>;
     /// Creates a user (and its account); `AlreadyExists` if taken.
     async fn create_user(&self, name: &ResourceName) -> Result<()>;
-    /// Adds a token to an existing user.
+    /// Adds a token of a scope to an existing user.
     async fn add_token(
         &self,
         user: &str,
         token: TokenHash,
         label: Option<&str>,
+        scope: Level,
     ) -> Result<TokenInfo>;
-    /// Creates the user and the token unless they exist; true if anything was created.
+    /// Creates the user and the token (scope `admin`) unless they exist;
+    /// true if anything was created.
     async fn ensure_user_token(&self, user: &ResourceName, token: TokenHash) -> Result<bool>;
     async fn list_tokens(&self, user: &str) -> Result<Vec<TokenInfo>>;
     /// Revokes a token of `user`; `NotFound` if it has no such token.
     async fn revoke_token(&self, user: &str, token_id: i64) -> Result<()>;
+
+    /// Makes `user` a member of the account with `role`, or changes its
+    /// role (see [`members::set`]).
+    async fn set_member(
+        &self,
+        account: &Account,
+        user: &str,
+        role: Level,
+    ) -> Result<members::MemberSet>;
+    async fn list_members(&self, account: &Account) -> Result<Vec<members::Member>>;
+    /// `NotFound` when the user is not a member.
+    async fn remove_member(&self, account: &Account, user: &str) -> Result<()>;
 
     async fn create_app(&self, account: &Account, name: &ResourceName, app: NewApp) -> Result<App>;
     async fn get_app(&self, account: &Account, name: &str) -> Result<App>;
@@ -366,22 +392,28 @@ impl CommitStory {
 }
 
 /// What a token found by its hash may do: `stored` must match `presented`
-/// (compared in constant time), and the account must exist and allow it.
+/// (compared in constant time), and the account must exist and the token's
+/// user have a role there (`admin` on its own). The level granted is the
+/// lower of that role and the token's scope; a level the code does not
+/// know grants nothing.
 pub fn grant(
     stored: &TokenHash,
     presented: &TokenHash,
     account_id: Option<i64>,
     account_name: Option<String>,
-    allowed: Option<bool>,
+    role: Option<&str>,
+    scope: Option<&str>,
     actor: Actor,
 ) -> Access {
     if !stored.matches(presented) {
         return Access::Unauthenticated;
     }
-    match (account_id, account_name, allowed) {
-        (Some(id), Some(name), Some(true)) => Access::Granted {
+    let level = |name: Option<&str>| name.and_then(|name| Level::parse("Level", name).ok());
+    match (account_id, account_name, level(role), level(scope)) {
+        (Some(id), Some(name), Some(role), Some(scope)) => Access::Granted {
             account: Account { id, name },
             actor,
+            level: Level::effective(role, scope),
         },
         _ => Access::Denied,
     }

@@ -103,13 +103,16 @@ pub static ACTIVE_DEPLOYS_OF_COMMIT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A token by its hash, with the account a request names and whether the
-/// token's user may act on it: (account name, token hash). Columns: stored
-/// hash, account id, account name, allowed, token id, token label, user.
+/// A token by its hash, with the account a request names and the role of
+/// the token's user there (`admin` on its own account, its membership's
+/// role on another, none otherwise): (account name, token hash). Columns:
+/// stored hash, account id, account name, role, token scope, token id,
+/// token label, user. One row from the token's unique index, the account's
+/// and the membership's primary keys.
 pub const AUTHORIZE: &str = "SELECT t.hash, a.id, a.name, \
-         (a.id = t.user_id OR EXISTS (SELECT 1 FROM memberships m \
-             WHERE m.account_id = a.id AND m.user_id = t.user_id)), \
-         t.id, t.label, u.name \
+         CASE WHEN a.id = t.user_id THEN 'admin' ELSE (SELECT m.role FROM memberships m \
+             WHERE m.account_id = a.id AND m.user_id = t.user_id) END, \
+         t.scope, t.id, t.label, u.name \
      FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users a ON a.name = $1 \
      WHERE t.hash = $2 AND t.revoked_ms IS NULL";
 

@@ -6,6 +6,7 @@ pub(crate) mod dora;
 pub(crate) mod envs;
 pub(crate) mod events;
 pub(crate) mod hooks;
+pub(crate) mod members;
 pub(crate) mod service;
 pub(crate) mod story;
 pub(crate) mod stream;
@@ -46,6 +47,8 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(webhooks::put, webhooks::get, webhooks::delete))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(stream::stream))
+        .routes(routes!(members::list))
+        .routes(routes!(members::set, members::remove))
         .routes(routes!(apps::list))
         .routes(routes!(apps::get, apps::create, apps::delete))
         .routes(routes!(envs::list))

@@ -436,9 +436,14 @@ async fn the_event_of_a_change_has_its_fields_in_contract_order() {
 #[tokio::test]
 async fn a_change_names_the_labelled_token_it_was_made_with() {
     let app = app_with("web").await;
-    let token = shiplog_server::admin::add_token(&*app.server.store, "jdoe", Some("ci-runner"))
-        .await
-        .expect("a labelled token");
+    let token = shiplog_server::admin::add_token(
+        &*app.server.store,
+        "jdoe",
+        Some("ci-runner"),
+        shiplog_domain::Level::Write,
+    )
+    .await
+    .expect("a labelled token");
     let tokens = shiplog_server::admin::list_tokens(&*app.server.store, "jdoe")
         .await
         .unwrap();

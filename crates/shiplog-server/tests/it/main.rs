@@ -6,6 +6,8 @@ mod support;
 mod webdriver;
 mod webhooks;
 
+mod access;
+mod access_cli;
 mod apps_envs;
 mod browser;
 mod builds;

@@ -7,7 +7,7 @@ use shiplog_domain::Timestamp;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{NewApp, NewEnv};
 use shiplog_domain::token::hash_token;
-use shiplog_domain::{Actor, Change, ChangeKind};
+use shiplog_domain::{Actor, Change, ChangeKind, Level};
 use shiplog_domain::{
     BuildStatus, DomainError, Event, EventFilter, EventType, Order, PageRequest, ResourceName,
 };
@@ -39,11 +39,11 @@ async fn account(store: &dyn Store, user: &str) -> Grant {
     store.create_user(&name(user)).await.unwrap();
     let token = format!("token-of-{user}-0123456789");
     store
-        .add_token(user, hash_token(&token), None)
+        .add_token(user, hash_token(&token), None, Level::Admin)
         .await
         .unwrap();
     match store.authorize(hash_token(&token), user).await.unwrap() {
-        Access::Granted { account, actor } => Grant { account, actor },
+        Access::Granted { account, actor, .. } => Grant { account, actor },
         other => panic!("{other:?}"),
     }
 }
@@ -682,6 +682,7 @@ pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
         Access::Granted {
             account: jdoe.account.clone(),
             actor: jdoe.actor.clone(),
+            level: Level::Admin,
         }
     );
     assert_eq!(
@@ -770,7 +771,10 @@ pub async fn sessions_read_their_users_accounts_until_they_end_or_expire(store: 
 pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
     account(&*store, "jdoe").await;
     let second = hash_token("a-second-token-0123456789");
-    let info = store.add_token("jdoe", second, Some("ci")).await.unwrap();
+    let info = store
+        .add_token("jdoe", second, Some("ci"), Level::Write)
+        .await
+        .unwrap();
     assert!(matches!(
         store.authorize(second, "jdoe").await.unwrap(),
         Access::Granted { .. }
@@ -795,6 +799,88 @@ pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {
         Access::Granted { .. }
     ));
     assert!(store.revoke_token("jdoe", 9_999).await.is_err());
+}
+
+pub async fn a_members_level_is_the_lower_of_its_role_and_its_tokens_scope(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    account(&*store, "ci").await;
+    let level_of = |token: &'static str| {
+        let store = store.clone();
+        async move {
+            match store.authorize(hash_token(token), "jdoe").await.unwrap() {
+                Access::Granted { level, actor, .. } => {
+                    assert!(matches!(actor, Actor::Token { ref user, .. } if user == "ci"));
+                    Some(level)
+                }
+                Access::Denied => None,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let tokens = [
+        "ci-read-0123456789",
+        "ci-write-0123456789",
+        "ci-admin-0123456789",
+    ];
+    for (token, scope) in tokens.iter().zip(Level::ALL) {
+        let info = store
+            .add_token("ci", hash_token(token), None, scope)
+            .await
+            .unwrap();
+        assert_eq!(info.scope, scope);
+        assert_eq!(level_of(token).await, None, "not a member yet");
+    }
+    let listed: Vec<Level> = store
+        .list_tokens("ci")
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.scope)
+        .collect();
+    assert_eq!(
+        listed,
+        [Level::Admin, Level::Read, Level::Write, Level::Admin]
+    );
+
+    use shiplog_store::members::{Member, MemberSet};
+    let mut before = None;
+    for role in Level::ALL {
+        let set = store.set_member(&jdoe, "ci", role).await.unwrap();
+        let expected = before.map_or(MemberSet::Added, MemberSet::Changed);
+        assert_eq!(set, expected);
+        for (token, scope) in tokens.iter().zip(Level::ALL) {
+            assert_eq!(
+                level_of(token).await,
+                Some(role.min(scope)),
+                "{role} {scope}"
+            );
+        }
+        before = Some(role);
+    }
+    assert_eq!(
+        store.set_member(&jdoe, "ci", Level::Admin).await.unwrap(),
+        MemberSet::Unchanged
+    );
+    assert_eq!(
+        store.list_members(&jdoe).await.unwrap(),
+        [Member {
+            user: "ci".into(),
+            role: Level::Admin
+        }]
+    );
+    // The owner is admin on its own account whatever it is of others.
+    match store
+        .authorize(hash_token("token-of-jdoe-0123456789"), "jdoe")
+        .await
+        .unwrap()
+    {
+        Access::Granted { level, .. } => assert_eq!(level, Level::Admin),
+        other => panic!("{other:?}"),
+    }
+    store.remove_member(&jdoe, "ci").await.unwrap();
+    assert_eq!(level_of(tokens[2]).await, None);
+    assert!(store.list_members(&jdoe).await.unwrap().is_empty());
+    assert!(store.remove_member(&jdoe, "ci").await.is_err());
 }
 
 pub async fn a_refused_write_changes_nothing(store: Arc<dyn Store>) {
@@ -1235,4 +1321,129 @@ pub async fn dora_scope_is_the_production_envs_unless_one_is_named(store: Arc<dy
         envs(Some("missing"), None).await,
         Err(StoreError::Domain(DomainError::NotFound(_)))
     ));
+}
+
+fn webhook(apps: &[&str], enabled: bool) -> shiplog_store::webhooks::WebhookConfig {
+    shiplog_store::webhooks::WebhookConfig {
+        url: "https://receiver.example/hook".into(),
+        scope: shiplog_domain::outbound::Scope {
+            event_types: Vec::new(),
+            apps: apps.iter().map(|a| (*a).to_owned()).collect(),
+        },
+        format: shiplog_domain::outbound::Format::Shiplog,
+        enabled,
+    }
+}
+
+fn attempt(at: shiplog_domain::Timestamp, status: u16) -> Option<shiplog_store::webhooks::Attempt> {
+    Some(shiplog_store::webhooks::Attempt {
+        at,
+        status_code: Some(status),
+        duration_ms: 3,
+        error: (status >= 300).then(|| format!("answered {status}")),
+    })
+}
+
+fn later(at: shiplog_domain::Timestamp, millis: i64) -> shiplog_domain::Timestamp {
+    shiplog_domain::Timestamp::from_millis(at.millis() + millis)
+}
+
+pub async fn a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its_window(
+    store: Arc<dyn Store>,
+) {
+    const LEASE: i64 = 60_000;
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "web").await;
+    let s = &*store;
+    s.put_webhook(&jdoe, "all", webhook(&[], true), Some("whsec_a".into()))
+        .await
+        .unwrap();
+    s.put_webhook(
+        &jdoe,
+        "api-only",
+        webhook(&["api"], true),
+        Some("whsec_b".into()),
+    )
+    .await
+    .unwrap();
+    record(s, &jdoe, "web", EventType::Push, json!({})).await;
+    record(s, &jdoe, "web", EventType::Push, json!({})).await;
+    let now = shiplog_domain::Timestamp::now();
+    // Only the webhook whose scope takes the changes owes them.
+    let claimed = s.claim_deliveries(now, LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2, "{claimed:?}");
+    assert!(
+        claimed
+            .iter()
+            .all(|c| c.attempt == 1 && c.secret == "whsec_a")
+    );
+    assert_eq!(claimed[0].account, jdoe.account);
+    // Claimed deliveries are not claimed again while their lease holds.
+    assert!(s.claim_deliveries(now, LEASE, 10).await.unwrap().is_empty());
+    let (done, failed) = (claimed[0].clone(), claimed[1].clone());
+    s.finish_delivery(done, attempt(now, 200)).await.unwrap();
+    s.finish_delivery(failed, attempt(now, 500)).await.unwrap();
+    let webhook_state = s.get_webhook(&jdoe, "all").await.unwrap();
+    assert_eq!(webhook_state.failing_since, Some(now));
+    // The failed one falls due after the first retry delay, as attempt 2.
+    assert!(s.claim_deliveries(now, LEASE, 10).await.unwrap().is_empty());
+    let retry = s
+        .claim_deliveries(later(now, 1_500), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].attempt, 2);
+    // Failing past the change's 24-hour window disables the webhook, which
+    // keeps what it owes.
+    let past_window = later(now, 25 * 3600 * 1000);
+    s.finish_delivery(retry[0].clone(), attempt(past_window, 503))
+        .await
+        .unwrap();
+    let disabled = s.get_webhook(&jdoe, "all").await.unwrap();
+    assert!(!disabled.config.enabled);
+    let reason = disabled.disabled_reason.unwrap();
+    assert!(
+        reason.contains("24 hours") && reason.contains("503"),
+        "{reason}"
+    );
+    assert!(
+        s.claim_deliveries(later(now, 48 * 3600 * 1000), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Enabled again, it resumes with that change, as attempt 3.
+    s.put_webhook(&jdoe, "all", webhook(&[], true), None)
+        .await
+        .unwrap();
+    let resumed = s.get_webhook(&jdoe, "all").await.unwrap();
+    assert_eq!(
+        (resumed.failing_since, resumed.disabled_reason),
+        (None, None)
+    );
+    let again = s
+        .claim_deliveries(shiplog_domain::Timestamp::now(), LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 3);
+    assert_ne!(again[0].change_id, 0);
+    // Every attempt is listed, newest first.
+    let attempts = s.webhook_attempts(&jdoe, "all", None, 10).await.unwrap();
+    let statuses: Vec<_> = attempts.iter().map(|a| a.outcome.status_code).collect();
+    assert_eq!(statuses, [Some(503), Some(500), Some(200)]);
+    let older = s
+        .webhook_attempts(&jdoe, "all", Some(attempts[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 2);
+    // Deleting the webhook takes what it owes.
+    s.delete_webhook(&jdoe, "all").await.unwrap();
+    assert!(
+        s.claim_deliveries(later(now, 72 * 3600 * 1000), LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.next_delivery_due().await.unwrap().is_none());
 }

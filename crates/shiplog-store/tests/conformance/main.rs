@@ -140,6 +140,7 @@ macro_rules! with_every_case {
             tokens_authorise_only_their_own_account,
             revoked_tokens_stop_working,
             sessions_read_their_users_accounts_until_they_end_or_expire,
+            a_members_level_is_the_lower_of_its_role_and_its_tokens_scope,
             a_refused_write_changes_nothing,
             each_accepted_write_records_one_change_and_a_refused_one_none,
             a_deploy_lineage_reaches_the_push,
@@ -147,6 +148,7 @@ macro_rules! with_every_case {
             deleting_an_app_takes_its_changes_and_change_ids_are_never_reused,
             dora_facts_follow_the_write_path,
             dora_scope_is_the_production_envs_unless_one_is_named,
+            a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its_window,
         ]);
     };
 }

@@ -237,6 +237,22 @@ async fn the_client_makes_every_call_of_the_api() {
     assert!(delivery.ignored.is_some());
     client.delete_hook("gitlab").await.unwrap();
     assert!(client.list_hooks().await.unwrap().is_empty());
+
+    // Members: added, changed, listed, removed.
+    server.new_account("ci").await;
+    let member = client.set_member("ci", None).await.unwrap();
+    assert_eq!(
+        (member.user.as_str(), member.role.as_str()),
+        ("ci", "write")
+    );
+    client.set_member("ci", Some("read")).await.unwrap();
+    let members = client.list_members().await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].role, "read");
+    client.remove_member("ci").await.unwrap();
+    assert!(client.list_members().await.unwrap().is_empty());
+    let err = client.remove_member("ci").await.unwrap_err();
+    assert!(matches!(&err, Error::Api { status: 404, .. }), "{err}");
 }
 
 #[tokio::test]
