@@ -850,3 +850,28 @@ async fn html_urls_in_api_answers_are_the_pages() {
         format!("{}/jdoe/apps/web", app.base)
     );
 }
+
+#[tokio::test]
+async fn a_read_member_signs_in_to_the_account_and_reads_its_pages() {
+    let app = TestApp::spawn().await;
+    seed_chain(&app).await;
+    let reader = app.new_account("reader").await;
+    let added = app
+        .put("/jdoe/members/reader", json!({"role": "read"}))
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    let mut browser = Browser::new(&app);
+    let answer = browser.sign_in("jdoe", &reader).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(answer.location(), "/-/ui/jdoe");
+    let page = browser.get("/-/ui/jdoe/apps/web").await;
+    assert_page(&page, &["Signed in as <strong>reader</strong>", "App web"]);
+    assert_page(&browser.get("/-/ui/reader").await, &["Account reader"]);
+    // The membership ends: its pages are refused at once.
+    let removed = app.delete("/jdoe/members/reader").await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert_eq!(
+        browser.get("/-/ui/jdoe/apps/web").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
