@@ -31,10 +31,11 @@ impl AppOut {
     pub fn new(app: App, public_url: &str) -> AppOut {
         let url = format!("{public_url}/{}/apps/{}", app.owner, app.name);
         AppOut {
-            api_url: url.clone(),
+            // The app's page in the web UI.
+            html_url: format!("{public_url}/-/ui/{}/apps/{}", app.owner, app.name),
+            api_url: url,
             created: app.created,
             description: app.description,
-            html_url: url,
             latest_build: app.latest_build.map(EventOut::from),
             latest_release: app.latest_release.map(EventOut::from),
             name: app.name,
@@ -94,10 +95,11 @@ impl EnvOut {
         let url = format!("{public_url}/{}/envs/{}", env.owner, env.name);
         EnvOut {
             active_release_version: env.active_release_version,
-            api_url: url.clone(),
+            // The env's page in the web UI.
+            html_url: format!("{public_url}/-/ui/{}/envs/{}", env.owner, env.name),
+            api_url: url,
             app_name: env.app_name,
             description: env.description,
-            html_url: url,
             last_deployment: env.last_deployment.map(EventOut::from),
             name: env.name,
             owner: env.owner,

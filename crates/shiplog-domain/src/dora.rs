@@ -249,25 +249,22 @@ struct Failure {
     recovered: Option<Timestamp>,
 }
 
-/// Computes the five metrics of `deployments` and `incidents` (every one
-/// of the scope, in any order) over `window`. `day_of` names the calendar
-/// day (in the caller's time zone) of an instant.
-pub fn metrics(
-    deployments: &[Deployment],
-    incidents: &[Incident],
-    window: &Window,
-    day_of: impl Fn(Timestamp) -> i64,
-) -> Metrics {
+/// The Ok deployments among `deployments` (in any order) that are
+/// rollbacks: each brought an older release than the previous Ok
+/// deployment to its env.
+pub fn rollbacks(deployments: &[Deployment]) -> HashSet<i64> {
     let mut ordered: Vec<&Deployment> = deployments.iter().collect();
     ordered.sort_by_key(|d| (d.end, d.event_id));
-    let buckets = window.bucket_starts.len();
+    successions(&ordered).1
+}
 
-    // Per env, in time order: the Ok deployment after each deployment, and
-    // which Ok deployments are rollbacks.
+/// Per env, in time order (`ordered` by end, then id): the Ok deployment
+/// after each deployment, and which Ok deployments are rollbacks.
+fn successions<'a>(ordered: &[&'a Deployment]) -> (HashMap<i64, &'a Deployment>, HashSet<i64>) {
     let mut next_ok: HashMap<i64, &Deployment> = HashMap::new();
     let mut rollbacks: HashSet<i64> = HashSet::new();
     let mut by_env: HashMap<&str, Vec<&Deployment>> = HashMap::new();
-    for d in &ordered {
+    for d in ordered {
         by_env.entry(d.env.as_str()).or_default().push(d);
     }
     for list in by_env.values() {
@@ -288,6 +285,23 @@ pub fn metrics(
             waiting.push(d.event_id);
         }
     }
+    (next_ok, rollbacks)
+}
+
+/// Computes the five metrics of `deployments` and `incidents` (every one
+/// of the scope, in any order) over `window`. `day_of` names the calendar
+/// day (in the caller's time zone) of an instant.
+pub fn metrics(
+    deployments: &[Deployment],
+    incidents: &[Incident],
+    window: &Window,
+    day_of: impl Fn(Timestamp) -> i64,
+) -> Metrics {
+    let mut ordered: Vec<&Deployment> = deployments.iter().collect();
+    ordered.sort_by_key(|d| (d.end, d.event_id));
+    let buckets = window.bucket_starts.len();
+
+    let (next_ok, rollbacks) = successions(&ordered);
 
     // Failures of each deployment, each with its start and recovery.
     let mut failures: HashMap<i64, Vec<Failure>> = HashMap::new();

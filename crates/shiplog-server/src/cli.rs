@@ -169,6 +169,9 @@ pub struct ServeArgs {
     /// API requests served at once; more are answered 503 with Retry-After.
     #[arg(long, env = "SHIPLOG_MAX_IN_FLIGHT", default_value_t = crate::startup::DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
+    /// Minutes a web UI session lasts without a request (default 12 hours).
+    #[arg(long, env = "SHIPLOG_SESSION_IDLE", default_value_t = 720)]
+    pub session_idle: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SHIPLOG_LOG_JSON")]
     pub log_json: bool,
@@ -200,6 +203,7 @@ impl From<ServeArgs> for ServerSettings {
             metrics_listen: args.metrics_listen,
             request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             max_in_flight: args.max_in_flight,
+            session_idle: std::time::Duration::from_secs(args.session_idle.max(1) * 60),
             allow_private_webhook_targets: args.allow_private_webhook_targets,
             retention_days: args.retention.retention_days,
             prune_every: Some(crate::pruning::PRUNE_EVERY),

@@ -59,7 +59,7 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, String) {
         use StatusCode as S;
         match self {
             ApiError::Domain(err) => {

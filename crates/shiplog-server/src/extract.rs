@@ -114,6 +114,31 @@ impl FromRequestParts<SharedState> for Authorized {
     }
 }
 
+/// The account a read names, authorised by a token as [`Authorized`] does
+/// or, when a GET carries no token, by the web UI's session cookie: how a
+/// page's script follows the live stream. The cookie is `SameSite=Strict`,
+/// so no other site's page can send it.
+pub struct ReadAccess(pub Account);
+
+impl FromRequestParts<SharedState> for ReadAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).or_else(|| query_token(parts));
+        if token.is_none()
+            && parts.method == axum::http::Method::GET
+            && let Some(account) = crate::ui::session_account(parts, state).await?
+        {
+            return Ok(ReadAccess(account));
+        }
+        let Authorized(account, _) = Authorized::from_request_parts(parts, state).await?;
+        Ok(ReadAccess(account))
+    }
+}
+
 fn bearer_token(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -157,6 +182,15 @@ impl Params {
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    /// These parameters with `name` set to `value` unless a non-empty one
+    /// was sent.
+    pub fn or_default(mut self, name: &str, value: &str) -> Params {
+        self.0
+            .retain(|(key, value)| key != name || !value.is_empty());
+        self.0.push((name.to_owned(), value.to_owned()));
+        self
     }
 }
 

@@ -21,3 +21,4 @@ pub mod pruning;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod ui;

@@ -28,6 +28,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// API requests served at once when no limit is configured.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
+/// How long a web UI session lasts without a request when not configured.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(12 * 60 * 60);
+
 /// The database used when none is configured.
 pub const DEFAULT_DATABASE: &str = "sqlite://shiplog-data/shiplog.db";
 
@@ -46,6 +49,8 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     /// API requests served at once; more are answered 503 at once.
     pub max_in_flight: usize,
+    /// How long a web UI session lasts without a request.
+    pub session_idle: Duration,
     /// Whether outbound webhooks may target the server's own networks.
     pub allow_private_webhook_targets: bool,
     /// Events older than this many days are pruned, unless their app says
@@ -68,6 +73,7 @@ impl ServerSettings {
             metrics_listen: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            session_idle: DEFAULT_SESSION_IDLE,
             allow_private_webhook_targets: false,
             retention_days: None,
             prune_every: None,
@@ -131,6 +137,7 @@ impl RunningServer {
             markers: MarkerCodec::new(&store.marker_secret().await?),
             store: store.clone(),
             public_url,
+            session_idle: settings.session_idle,
             targets,
             streams: crate::routes::stream::stream_permits(),
         });

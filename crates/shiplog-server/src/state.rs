@@ -10,6 +10,8 @@ pub struct AppState {
     pub markers: MarkerCodec,
     /// Base of `api_url`/`html_url`, without a trailing slash.
     pub public_url: String,
+    /// How long a web UI session lasts without a request.
+    pub session_idle: std::time::Duration,
     /// Where outbound webhooks may be sent.
     pub targets: crate::outbound::Targets,
     /// The permits of open live streams.

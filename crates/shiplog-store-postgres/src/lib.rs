@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName};
+use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName, Timestamp};
 use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -39,7 +39,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{cdevents, dora, hooks, members, retention};
+use shiplog_store::{cdevents, dora, hooks, members, retention, sessions};
 use tx::PgConn;
 use writer::Writer;
 
@@ -742,5 +742,49 @@ impl Store for PostgresStore {
             events::list(&mut conn, &app, filter, page, page.fetch_limit()).await
         })
         .await
+    }
+    async fn create_session(
+        &self,
+        user: &str,
+        id: TokenHash,
+        csrf: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<()> {
+        let (user, csrf) = (user.to_owned(), csrf.to_owned());
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sessions::create(&mut PgConn(conn), &user, &id, &csrf, now, expires).await
+                })
+            })
+            .await
+    }
+
+    async fn session(
+        &self,
+        id: TokenHash,
+        account: &str,
+        now: Timestamp,
+    ) -> Result<sessions::SessionAccess> {
+        bounded(async {
+            let mut conn = self.conn().await?;
+            sessions::lookup(&mut PgConn(&mut conn), &id, account, now).await
+        })
+        .await
+    }
+
+    async fn touch_session(&self, id: TokenHash, now: Timestamp, expires: Timestamp) -> Result<()> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move { sessions::touch(&mut PgConn(conn), &id, now, expires).await })
+            })
+            .await
+    }
+
+    async fn end_session(&self, id: TokenHash) -> Result<()> {
+        self.writer
+            .write(move |conn| Box::pin(async move { sessions::end(&mut PgConn(conn), &id).await }))
+            .await
     }
 }

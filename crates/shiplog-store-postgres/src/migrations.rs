@@ -14,10 +14,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_webhooks.sql")),
     (7, include_str!("../migrations/0007_access.sql")),
     (8, include_str!("../migrations/0008_retention.sql")),
+    (9, include_str!("../migrations/0009_sessions.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8];
+pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 /// A session-level advisory lock serialises instances starting at once.
 const MIGRATION_LOCK: i64 = 0x5348_4950_4c4f_4730;

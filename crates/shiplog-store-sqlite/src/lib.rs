@@ -20,7 +20,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
-use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName};
+use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName, Timestamp};
 
 use readers::Readers;
 use shiplog_api::hooks::{CdeventOut, DeliveryOut};
@@ -37,7 +37,7 @@ use shiplog_store::{
     write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
-use shiplog_store::{cdevents, dora, hooks, members, retention};
+use shiplog_store::{cdevents, dora, hooks, members, retention, sessions};
 use tx::SqliteConn;
 use writer::Writer;
 
@@ -717,5 +717,49 @@ impl Store for SqliteStore {
             }
             events::list(conn, &app, filter, page, page.fetch_limit())
         })
+    }
+    async fn create_session(
+        &self,
+        user: &str,
+        id: TokenHash,
+        csrf: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<()> {
+        let (user, csrf) = (user.to_owned(), csrf.to_owned());
+        self.writer
+            .write(move |conn| {
+                run_ready(sessions::create(
+                    &mut SqliteConn(conn),
+                    &user,
+                    &id,
+                    &csrf,
+                    now,
+                    expires,
+                ))
+            })
+            .await
+    }
+
+    async fn session(
+        &self,
+        id: TokenHash,
+        account: &str,
+        now: Timestamp,
+    ) -> Result<sessions::SessionAccess> {
+        self.readers
+            .read(|conn| run_ready(sessions::lookup(&mut SqliteConn(conn), &id, account, now)))
+    }
+
+    async fn touch_session(&self, id: TokenHash, now: Timestamp, expires: Timestamp) -> Result<()> {
+        self.writer
+            .write(move |conn| run_ready(sessions::touch(&mut SqliteConn(conn), &id, now, expires)))
+            .await
+    }
+
+    async fn end_session(&self, id: TokenHash) -> Result<()> {
+        self.writer
+            .write(move |conn| run_ready(sessions::end(&mut SqliteConn(conn), &id)))
+            .await
     }
 }

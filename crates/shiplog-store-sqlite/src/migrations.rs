@@ -15,10 +15,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_webhooks.sql")),
     (7, include_str!("../migrations/0007_access.sql")),
     (8, include_str!("../migrations/0008_retention.sql")),
+    (9, include_str!("../migrations/0009_sessions.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8];
+pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 /// Applies every migration not yet applied, each in its own transaction,
 /// and returns the marker secret (made on first start).

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod queries;
 pub mod reads;
 pub mod retention;
+pub mod sessions;
 pub mod signal;
 pub mod webhooks;
 pub mod write;
@@ -354,6 +355,30 @@ pub trait Store: Send + Sync + 'static {
     /// The right to prune, held for a whole run; none while another
     /// instance prunes.
     async fn prune_lease(&self) -> Result<Option<retention::Lease>>;
+
+    /// Opens a web UI session of `user` whose cookie secret hashes to
+    /// `id`, until `expires` unless used; drops the user's expired ones.
+    /// `NotFound` without such a user.
+    async fn create_session(
+        &self,
+        user: &str,
+        id: TokenHash,
+        csrf: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<()>;
+    /// The session whose secret hashes to `id`, unless it ended or expired
+    /// by `now`, and what its user may do with `account`.
+    async fn session(
+        &self,
+        id: TokenHash,
+        account: &str,
+        now: Timestamp,
+    ) -> Result<sessions::SessionAccess>;
+    /// Moves a live session's expiry on to `expires`.
+    async fn touch_session(&self, id: TokenHash, now: Timestamp, expires: Timestamp) -> Result<()>;
+    /// Ends a session; nothing if there is none.
+    async fn end_session(&self, id: TokenHash) -> Result<()>;
 }
 
 /// A name that is not a valid resource name cannot exist: it is answered

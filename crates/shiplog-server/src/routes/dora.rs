@@ -7,6 +7,7 @@ use shiplog_api::dora::DoraScope;
 use shiplog_api::{DoraEnvelope, DoraOut};
 use shiplog_domain::Timestamp;
 use shiplog_domain::dora::query::DoraQuery;
+use shiplog_store::Account;
 
 use super::json;
 use crate::error::ApiError;
@@ -23,13 +24,23 @@ pub async fn get(
     Authorized(account, _): Authorized,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let query = DoraQuery::parse(|name| params.get(name), Timestamp::now())?;
+    let dora = evaluate(&state, &account, |name| params.get(name)).await?;
+    Ok(json(&DoraEnvelope { dora }))
+}
+
+/// GetDora's answer for a scope named by `param`: the API's and the UI's.
+pub async fn evaluate<'q>(
+    state: &SharedState,
+    account: &Account,
+    param: impl Fn(&str) -> Option<&'q str>,
+) -> Result<DoraOut, ApiError> {
+    let query = DoraQuery::parse(param, Timestamp::now())?;
     // Checked before the database is read: a window of too many buckets
     // is refused at once.
     let window = query.window()?;
     let facts = state
         .store
-        .dora_facts(&account, query.app.as_deref(), query.env.as_deref())
+        .dora_facts(account, query.app.as_deref(), query.env.as_deref())
         .await?;
     let (metrics, levels) = query.evaluate(&window, &facts.deployments, &facts.incidents);
     let scope = DoraScope {
@@ -40,7 +51,5 @@ pub async fn get(
         benchmark: query.benchmark_name,
         pruned_before: facts.pruned_before,
     };
-    Ok(json(&DoraEnvelope {
-        dora: DoraOut::new(scope, &window, &metrics, levels),
-    }))
+    Ok(DoraOut::new(scope, &window, &metrics, levels))
 }

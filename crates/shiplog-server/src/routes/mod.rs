@@ -61,8 +61,9 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(service::ready))
 }
 
-/// The API. With `metrics`, `/-/metrics` is served here too; otherwise it
-/// is left to [`metrics_router`] on a listener of its own.
+/// The API and the web UI's pages. With `metrics`, `/-/metrics` is served
+/// here too; otherwise it is left to [`metrics_router`] on a listener of
+/// its own.
 pub fn router(state: SharedState, metrics: bool) -> Router {
     let (api, _) = api().split_for_parts();
     let router = if metrics {
@@ -72,6 +73,7 @@ pub fn router(state: SharedState, metrics: bool) -> Router {
     };
     router
         .route("/-/openapi.json", get(crate::openapi::serve))
+        .merge(crate::ui::router())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -18,7 +18,7 @@ use shiplog_store::Account;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::error::ApiError;
-use crate::extract::{Authorized, Params};
+use crate::extract::{Params, ReadAccess};
 use crate::outbound::message::render;
 use crate::state::SharedState;
 
@@ -43,7 +43,7 @@ const IDLE: Duration = Duration::from_secs(15);
         crate::openapi::ApiErrors))]
 pub async fn stream(
     State(state): State<SharedState>,
-    Authorized(account, _): Authorized,
+    ReadAccess(account): ReadAccess,
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

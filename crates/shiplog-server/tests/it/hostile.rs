@@ -730,6 +730,7 @@ async fn api_urls_carry_only_validated_names_whatever_the_request_held() {
     let (app, _) = fixture().await;
     let expected_app = format!("{}/jdoe/apps/api", app.base);
     let expected_env = format!("{}/jdoe/envs/stage", app.base);
+    let page = |path: &str| format!("{}/-/ui{path}", app.base);
     let answer = app
         .put(
             &format!("/jdoe/apps/api?name={CRLF}&x={CRLF}"),
@@ -739,7 +740,7 @@ async fn api_urls_carry_only_validated_names_whatever_the_request_held() {
     assert_ok(&answer);
     assert_not_injected(&answer);
     assert_eq!(answer.json["app"]["api_url"], expected_app);
-    assert_eq!(answer.json["app"]["html_url"], expected_app);
+    assert_eq!(answer.json["app"]["html_url"], page("/jdoe/apps/api"));
     let answer = app
         .put(
             &format!("/jdoe/apps/api/envs/stage?name={CRLF}"),
@@ -749,7 +750,7 @@ async fn api_urls_carry_only_validated_names_whatever_the_request_held() {
     assert_ok(&answer);
     assert_not_injected(&answer);
     assert_eq!(answer.json["env"]["api_url"], expected_env);
-    assert_eq!(answer.json["env"]["html_url"], expected_env);
+    assert_eq!(answer.json["env"]["html_url"], page("/jdoe/envs/stage"));
     for (path, key) in [("/jdoe/apps", "apps"), ("/jdoe/envs", "envs")] {
         let answer = app.get(path).await;
         assert_ok(&answer);

@@ -3,12 +3,14 @@
 mod helpers;
 mod instances;
 mod support;
+mod webdriver;
 mod webhooks;
 
 mod access;
 mod access_cli;
 mod apps_envs;
 mod backup;
+mod browser;
 mod builds;
 mod cdevents;
 mod cli;
@@ -40,3 +42,4 @@ mod receiver;
 mod retention;
 mod scale_out;
 mod sse;
+mod ui;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use shiplog_domain::Timestamp;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{NewApp, NewEnv};
 use shiplog_domain::token::hash_token;
@@ -10,6 +11,7 @@ use shiplog_domain::{Actor, Change, ChangeKind, Level};
 use shiplog_domain::{
     BuildStatus, DomainError, Event, EventFilter, EventType, Order, PageRequest, ResourceName,
 };
+use shiplog_store::sessions::SessionAccess;
 use shiplog_store::{Access, Account, Store, StoreError};
 
 fn name(text: &str) -> ResourceName {
@@ -695,6 +697,75 @@ pub async fn tokens_authorise_only_their_own_account(store: Arc<dyn Store>) {
         store.authorize(hash_token("wrong"), "jdoe").await.unwrap(),
         Access::Unauthenticated
     );
+}
+
+pub async fn sessions_read_their_users_accounts_until_they_end_or_expire(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    account(&*store, "other").await;
+    let at = |ms: i64| Timestamp::from_millis(1_800_000_000_000 + ms);
+    let id = hash_token("session-secret-of-jdoe");
+    store
+        .create_session("jdoe", id, "csrf-token", at(0), at(1000))
+        .await
+        .unwrap();
+    let granted = store.session(id, "jdoe", at(10)).await.unwrap();
+    let SessionAccess::Granted(session, account) = granted else {
+        panic!("expected access to its own account: {granted:?}");
+    };
+    assert_eq!(account, jdoe.account);
+    assert_eq!(
+        (session.user.as_str(), session.csrf.as_str()),
+        ("jdoe", "csrf-token")
+    );
+    assert_eq!((session.last_seen, session.expires), (at(0), at(1000)));
+    for other in ["other", "nobody", ""] {
+        let denied = store.session(id, other, at(10)).await.unwrap();
+        assert!(
+            matches!(denied, SessionAccess::Denied(_)),
+            "{other}: {denied:?}"
+        );
+    }
+    let unknown = hash_token("a-made-up-secret");
+    assert_eq!(
+        store.session(unknown, "jdoe", at(10)).await.unwrap(),
+        SessionAccess::Unauthenticated
+    );
+    // Expired at its expiry; a touch before it moves it on.
+    assert_eq!(
+        store.session(id, "jdoe", at(1000)).await.unwrap(),
+        SessionAccess::Unauthenticated
+    );
+    store.touch_session(id, at(500), at(2000)).await.unwrap();
+    let touched = store.session(id, "jdoe", at(1500)).await.unwrap();
+    assert_eq!(touched.session().map(|s| s.last_seen), Some(at(500)));
+    // An expired session is not brought back by a touch.
+    store.touch_session(id, at(2500), at(9000)).await.unwrap();
+    assert_eq!(
+        store.session(id, "jdoe", at(2600)).await.unwrap(),
+        SessionAccess::Unauthenticated
+    );
+    // Sign-out ends a session at once; ending it again is no error.
+    let second = hash_token("second-session-of-jdoe");
+    store
+        .create_session("jdoe", second, "csrf-2", at(3000), at(9000))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.session(second, "jdoe", at(3001)).await.unwrap(),
+        SessionAccess::Granted(..)
+    ));
+    store.end_session(second).await.unwrap();
+    assert_eq!(
+        store.session(second, "jdoe", at(3001)).await.unwrap(),
+        SessionAccess::Unauthenticated
+    );
+    store.end_session(second).await.unwrap();
+    assert!(matches!(
+        store
+            .create_session("nobody", second, "x", at(0), at(1))
+            .await,
+        Err(StoreError::Domain(DomainError::NotFound(_)))
+    ));
 }
 
 pub async fn revoked_tokens_stop_working(store: Arc<dyn Store>) {

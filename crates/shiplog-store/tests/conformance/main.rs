@@ -139,6 +139,7 @@ macro_rules! with_every_case {
             names_are_unique_per_account,
             tokens_authorise_only_their_own_account,
             revoked_tokens_stop_working,
+            sessions_read_their_users_accounts_until_they_end_or_expire,
             a_members_level_is_the_lower_of_its_role_and_its_tokens_scope,
             a_refused_write_changes_nothing,
             each_accepted_write_records_one_change_and_a_refused_one_none,
