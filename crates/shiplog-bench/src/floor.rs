@@ -41,6 +41,9 @@ pub struct Floor {
     page: Vec<EventOut>,
     dora: DoraEnvelope,
     hook_secret: Option<String>,
+    /// A page of the web UI's size and kind: the sample page's events as
+    /// table rows, made once.
+    html: String,
 }
 
 type Shared = Arc<Floor>;
@@ -54,6 +57,7 @@ pub fn router(token: String, hook_secret: Option<String>) -> Router {
         page: sample_page(),
         dora: crate::dora::floor_answer(Timestamp::now()),
         hook_secret,
+        html: sample_html(&sample_page()),
     });
     Router::new()
         .route("/-/health", get(|| async { "ok" }))
@@ -66,6 +70,8 @@ pub fn router(token: String, hook_secret: Option<String>) -> Router {
         .route("/{username}/apps/{app}/events/buildEvent", put(create))
         .route("/{username}/dora", get(dora))
         .route("/{username}/hooks/github", post(deliver))
+        .route("/-/ui/{username}", get(ui_page))
+        .route("/-/ui/{username}/apps/{app}", get(ui_page))
         .with_state(floor)
 }
 
@@ -129,6 +135,50 @@ async fn list(
         marker: Some("v1.bQ3xT0a9Kc2Hn4yFZ1pRk8sW6dLgEuJ"),
     });
     json(StatusCode::OK, body.unwrap_or_default())
+}
+
+/// A web UI page, for a request that carries a session cookie.
+async fn ui_page(State(floor): State<Shared>, headers: HeaderMap) -> Response {
+    let signed_in = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("shiplog_session="));
+    if !signed_in {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/-/ui/login")]).into_response();
+    }
+    let mut response = floor.html.clone().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// The sample page's events as the rows of an HTML table.
+fn sample_html(events: &[EventOut]) -> String {
+    let rows: String = events
+        .iter()
+        .map(|event| {
+            let json = serde_json::to_value(event).unwrap_or_default();
+            let cell = |key: &str| json[key].to_string().replace('<', "&lt;");
+            format!(
+                "<tr><td><a href=\"/-/ui/x/apps/y/events/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                cell("event_id"),
+                cell("event_type"),
+                cell("event_time"),
+                cell("branch"),
+                cell("commit_id"),
+                cell("commit_msg"),
+            )
+        })
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>floor</title>\
+         <link rel=\"stylesheet\" href=\"/-/ui/-/style.css\"></head><body><header><nav>shiplog</nav>\
+         </header><main><h1>Events</h1><table><thead><tr><th>Event</th><th>Type</th><th>Time</th>\
+         <th>Branch</th><th>Commit</th><th>Message</th></tr></thead><tbody>\n{rows}</tbody></table>\
+         </main></body></html>"
+    )
 }
 
 async fn dora(State(floor): State<Shared>, uri: Uri) -> Response {

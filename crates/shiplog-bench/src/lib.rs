@@ -12,4 +12,5 @@ pub mod moving;
 pub mod process;
 pub mod report;
 pub mod runner;
+pub mod ui;
 pub mod workload;

@@ -212,6 +212,12 @@ pub async fn run(config: Config) -> anyhow::Result<String> {
             seeded.as_secs_f64()
         ));
         let (ids, seeded) = seed_dora(&stores.large_url, &plans).await?;
+        if large
+            .iter()
+            .any(|s| s.name.starts_with("ui-") && wanted(&s.name))
+        {
+            crate::ui::open_session(&stores.large_url, USER).await?;
+        }
         let sum = |f: fn(&AppPlan) -> usize| plans.iter().map(f).sum::<usize>();
         let dora_events = sum(AppPlan::events);
         notes.push(format!(
@@ -501,6 +507,37 @@ fn large_scenarios(
             ),
             connections: 16,
             requests: Arc::new(list_requests(app, 4, 0)),
+            classes: 1,
+            hook_secret: None,
+            slices: false,
+            followed: false,
+        },
+        Scenario {
+            name: "ui-account-2m".into(),
+            judged: false,
+            description: format!(
+                "the web UI's account page `GET /-/ui/{USER}` with a session cookie (every app with \
+                 its latest build and release, the grid of apps and envs), on the store of list-2m; \
+                 the floor answers a fixed HTML page of 25 table rows"
+            ),
+            connections: 16,
+            requests: Arc::new(crate::ui::page_requests(&format!("/-/ui/{USER}"))),
+            classes: 1,
+            hook_secret: None,
+            slices: false,
+            followed: false,
+        },
+        Scenario {
+            name: "ui-timeline-2m".into(),
+            judged: false,
+            description: format!(
+                "the web UI's timeline of the app of list-2m `GET /-/ui/{USER}/apps/{app}` with a \
+                 session cookie (its 25 newest events); the floor answers the same fixed page"
+            ),
+            connections: 16,
+            requests: Arc::new(crate::ui::page_requests(&format!(
+                "/-/ui/{USER}/apps/{app}"
+            ))),
             classes: 1,
             hook_secret: None,
             slices: false,

@@ -9,6 +9,23 @@ use shiplog_domain::{BuildStatus, DeploymentStatus};
 use crate::columns::{CHANGE_COLUMNS, EVENT_COLUMNS};
 use crate::write::Counter;
 
+/// The role of the user whose id is the column `$user` on the account `a`:
+/// `admin` for its owner, else its membership's, else NULL. The one rule
+/// both tokens ([`AUTHORIZE`]) and the web UI's sessions are authorised by.
+macro_rules! role_on_account {
+    ($user:literal) => {
+        concat!(
+            "CASE WHEN a.id = ",
+            $user,
+            " THEN 'admin' ELSE (SELECT m.role FROM memberships m \
+             WHERE m.account_id = a.id AND m.user_id = ",
+            $user,
+            ") END"
+        )
+    };
+}
+pub(crate) use role_on_account;
+
 /// Records a change: (account id, app id, event id, at, kind, actor,
 /// fields).
 pub const INSERT_CHANGE: &str = "INSERT INTO changes \
@@ -109,12 +126,13 @@ pub static ACTIVE_DEPLOYS_OF_COMMIT: LazyLock<String> = LazyLock::new(|| {
 /// stored hash, account id, account name, role, token scope, token id,
 /// token label, user. One row from the token's unique index, the account's
 /// and the membership's primary keys.
-pub const AUTHORIZE: &str = "SELECT t.hash, a.id, a.name, \
-         CASE WHEN a.id = t.user_id THEN 'admin' ELSE (SELECT m.role FROM memberships m \
-             WHERE m.account_id = a.id AND m.user_id = t.user_id) END, \
-         t.scope, t.id, t.label, u.name \
+pub const AUTHORIZE: &str = concat!(
+    "SELECT t.hash, a.id, a.name, ",
+    role_on_account!("t.user_id"),
+    ", t.scope, t.id, t.label, u.name \
      FROM tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users a ON a.name = $1 \
-     WHERE t.hash = $2 AND t.revoked_ms IS NULL";
+     WHERE t.hash = $2 AND t.revoked_ms IS NULL"
+);
 
 /// Inserts an event: (app id, type, time, then every column of
 /// [`EVENT_COLUMNS`] after the first four, in its order).

@@ -144,13 +144,15 @@ pub async fn end<T: WriteTx>(tx: &mut T, id: &TokenHash) -> Result<()> {
 }
 
 /// A session and the account a request names, with whether the session's
-/// user may act on it (its own, or by membership, as tokens are
-/// authorised): (account name, hash).
-pub const LOOKUP: &str = "SELECT s.hash, u.name, s.csrf, s.last_seen_ms, s.expires_ms, a.id, a.name, \
-         (a.id = s.user_id OR EXISTS (SELECT 1 FROM memberships m \
-             WHERE m.account_id = a.id AND m.user_id = s.user_id)) \
+/// user has a role on it (by the rule tokens are authorised by; the pages
+/// only read, which every role allows): (account name, hash).
+pub const LOOKUP: &str = concat!(
+    "SELECT s.hash, u.name, s.csrf, s.last_seen_ms, s.expires_ms, a.id, a.name, (",
+    crate::queries::role_on_account!("s.user_id"),
+    ") IS NOT NULL \
      FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN users a ON a.name = $1 \
-     WHERE s.hash = $2";
+     WHERE s.hash = $2"
+);
 
 /// Drops a user's expired sessions: (user name, now).
 pub const DROP_EXPIRED: &str = "DELETE FROM sessions \

@@ -41,9 +41,9 @@ struct Args {
     #[arg(long, default_value_t = 1024)]
     seed_tasks: usize,
     /// Run only these scenarios (list-10k, ingest-1, ingest-16, ingest-64,
-    /// ingest-64-live, mix-64, overload-N, hooks-16, list-2m, dora-2m,
-    /// dora-2m-1, migrate-2m); a prefix before `-` selects a family (ingest,
-    /// overload, hooks, list, dora, migrate).
+    /// ingest-64-live, mix-64, overload-N, hooks-16, list-2m, ui-account-2m,
+    /// ui-timeline-2m, dora-2m, dora-2m-1, migrate-2m); a prefix before `-`
+    /// selects a family (ingest, overload, hooks, list, ui, dora, migrate).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where the temporary stores and server logs go (default: the system's
