@@ -570,20 +570,15 @@ impl Store for PostgresStore {
         account: &Account,
         name: &str,
         config: WebhookConfig,
-        secret: Option<String>,
+        secret: String,
+        rotate: bool,
     ) -> Result<bool> {
         let (account, name) = (account.clone(), name.to_owned());
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    webhooks::put(
-                        &mut PgConn(conn),
-                        &account,
-                        &name,
-                        &config,
-                        secret.as_deref(),
-                    )
-                    .await
+                    webhooks::put(&mut PgConn(conn), &account, &name, &config, &secret, rotate)
+                        .await
                 })
             })
             .await

@@ -556,7 +556,8 @@ impl Store for SqliteStore {
         account: &Account,
         name: &str,
         config: WebhookConfig,
-        secret: Option<String>,
+        secret: String,
+        rotate: bool,
     ) -> Result<bool> {
         let (account, name) = (account.clone(), name.to_owned());
         self.writer
@@ -566,7 +567,8 @@ impl Store for SqliteStore {
                     &account,
                     &name,
                     &config,
-                    secret.as_deref(),
+                    &secret,
+                    rotate,
                 ))
             })
             .await

@@ -287,14 +287,16 @@ pub trait Store: Send + Sync + 'static {
     fn change_signal(&self) -> tokio::sync::watch::Receiver<u64>;
     /// The account's newest change id; 0 before its first.
     async fn last_change_id(&self, account: &Account) -> Result<i64>;
-    /// Creates a webhook (with `secret`, which a new one needs) or replaces
-    /// its configuration (and secret, if given); true if created.
+    /// Creates a webhook with `secret` or replaces its configuration (and,
+    /// with `rotate`, its secret); true if `secret` is now the webhook's
+    /// (see [`webhooks::put`]).
     async fn put_webhook(
         &self,
         account: &Account,
         name: &str,
         config: webhooks::WebhookConfig,
-        secret: Option<String>,
+        secret: String,
+        rotate: bool,
     ) -> Result<bool>;
     async fn list_webhooks(&self, account: &Account) -> Result<Vec<webhooks::Webhook>>;
     /// `NotFound` when the account has no webhook of that name.

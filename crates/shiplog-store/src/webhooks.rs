@@ -113,15 +113,17 @@ pub async fn enqueue<T: WriteTx>(
     tx.execute(ENQUEUE, values).await.map(|_| ())
 }
 
-/// Creates a webhook or replaces its configuration (and, given one, its
-/// secret); true if it was created. A webhook enabled again resumes with
-/// what it still owes, each change given a fresh retry window.
+/// Creates a webhook with `secret`, or replaces its configuration (and,
+/// with `rotate`, its secret by `secret`); true if `secret` is now the
+/// webhook's. A webhook enabled again resumes with what it still owes,
+/// each change given a fresh retry window.
 pub async fn put<T: WriteTx>(
     tx: &mut T,
     account: &Account,
     name: &str,
     config: &WebhookConfig,
-    secret: Option<&str>,
+    secret: &str,
+    rotate: bool,
 ) -> Result<bool> {
     let now = Timestamp::now().millis();
     let existing = tx
@@ -130,7 +132,7 @@ pub async fn put<T: WriteTx>(
         })
         .await?
         .pop();
-    let (id, created) = match existing {
+    let (id, kept) = match existing {
         Some((Some(id), Some(was_enabled))) => {
             let values = vec![
                 config.url.as_str().into(),
@@ -140,7 +142,7 @@ pub async fn put<T: WriteTx>(
                 id.into(),
             ];
             tx.execute(UPDATE_WEBHOOK, values).await?;
-            if let Some(secret) = secret {
+            if rotate {
                 tx.execute(ROTATE_SECRET, vec![secret.into(), id.into()])
                     .await?;
             }
@@ -154,11 +156,9 @@ pub async fn put<T: WriteTx>(
                     .await?;
             }
             tx.execute(CLEAR_APPS, vec![id.into()]).await?;
-            (id, false)
+            (id, rotate)
         }
         _ => {
-            let secret = secret
-                .ok_or_else(|| StoreError::Internal("a new webhook needs a secret".to_owned()))?;
             let values = vec![
                 account.id.into(),
                 name.into(),
@@ -176,7 +176,7 @@ pub async fn put<T: WriteTx>(
         tx.execute(INSERT_APP, vec![id.into(), app.as_str().into()])
             .await?;
     }
-    Ok(created)
+    Ok(kept)
 }
 
 /// The account's webhooks, by name.

@@ -63,22 +63,22 @@ pub async fn put(
         format: settings.format,
         enabled: settings.enabled,
     };
-    // A new webhook needs a secret, and a rotation makes one; whenever one
-    // is passed, the store keeps it (also if another call created the
-    // webhook meanwhile), so it is shown.
-    let exists = match state.store.get_webhook(&account, name.as_str()).await {
-        Ok(_) => true,
-        Err(shiplog_store::StoreError::Domain(shiplog_domain::DomainError::NotFound(_))) => false,
-        Err(err) => return Err(err.into()),
-    };
-    let secret = (!exists || settings.rotate_secret).then(generate_secret);
-    state
+    // The store keeps the fresh secret when it creates the webhook or a
+    // rotation was asked for, in the same transaction: only then is it shown.
+    let secret = generate_secret();
+    let kept = state
         .store
-        .put_webhook(&account, name.as_str(), config, secret.clone())
+        .put_webhook(
+            &account,
+            name.as_str(),
+            config,
+            secret.clone(),
+            settings.rotate_secret,
+        )
         .await?;
     let webhook = state.store.get_webhook(&account, name.as_str()).await?;
     Ok(json(&WebhookEnvelope {
-        webhook: webhook_out(webhook, secret),
+        webhook: webhook_out(webhook, kept.then_some(secret)),
     }))
 }
 

@@ -1355,14 +1355,15 @@ pub async fn a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its
     let jdoe = account(&*store, "jdoe").await;
     app(&*store, &jdoe, "web").await;
     let s = &*store;
-    s.put_webhook(&jdoe, "all", webhook(&[], true), Some("whsec_a".into()))
+    s.put_webhook(&jdoe, "all", webhook(&[], true), "whsec_a".into(), false)
         .await
         .unwrap();
     s.put_webhook(
         &jdoe,
         "api-only",
         webhook(&["api"], true),
-        Some("whsec_b".into()),
+        "whsec_b".into(),
+        false,
     )
     .await
     .unwrap();
@@ -1413,7 +1414,7 @@ pub async fn a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its
             .is_empty()
     );
     // Enabled again, it resumes with that change, as attempt 3.
-    s.put_webhook(&jdoe, "all", webhook(&[], true), None)
+    s.put_webhook(&jdoe, "all", webhook(&[], true), "whsec_c".into(), false)
         .await
         .unwrap();
     let resumed = s.get_webhook(&jdoe, "all").await.unwrap();
