@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod live;
 pub mod loadgen;
 pub mod moving;
+pub mod postgres;
 pub mod process;
 pub mod report;
 pub mod runner;

@@ -54,7 +54,9 @@ impl Request {
 /// `warmup` (not recorded) and then `duration` (recorded).
 #[derive(Clone)]
 pub struct Load {
-    pub addr: SocketAddr,
+    /// The servers, taken in turn by the connections (connection `i` talks
+    /// to `addrs[i % addrs.len()]`).
+    pub addrs: Vec<SocketAddr>,
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,
@@ -145,7 +147,8 @@ async fn drive(load: Load) -> Outcome {
             // Each connection starts at its own place in the request list.
             (conn * 7919 % count, count)
         };
-        tasks.spawn(connection(load, first, len, record_from, end));
+        let addr = load.addrs[conn % load.addrs.len()];
+        tasks.spawn(connection(load, addr, first, len, record_from, end));
     }
     let mut total = Outcome {
         latency: vec![Histogram::default(); load.classes],
@@ -164,6 +167,7 @@ async fn drive(load: Load) -> Outcome {
 /// turn.
 async fn connection(
     load: Load,
+    addr: SocketAddr,
     first: usize,
     len: usize,
     record_from: Instant,
@@ -182,7 +186,7 @@ async fn connection(
     while Instant::now() < end {
         let conn = match &mut stream {
             Some(conn) => conn,
-            None => match TcpStream::connect(load.addr).await {
+            None => match TcpStream::connect(addr).await {
                 Ok(conn) => {
                     let _ = conn.set_nodelay(true);
                     stream.insert(conn)

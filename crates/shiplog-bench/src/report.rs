@@ -12,6 +12,9 @@ pub struct Figures {
     pub requests_per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
+    pub p999: Duration,
+    /// The slowest request measured.
+    pub max: Duration,
     pub non_2xx: u64,
     pub unavailable: u64,
     pub unavailable_with_retry_after: u64,
@@ -34,6 +37,8 @@ impl Figures {
             requests_per_second: outcome.requests_per_second(),
             p50: Duration::from_nanos(all.quantile(0.50)),
             p99: Duration::from_nanos(all.quantile(0.99)),
+            p999: Duration::from_nanos(all.quantile(0.999)),
+            max: Duration::from_nanos(all.max()),
             non_2xx: outcome.non_2xx,
             unavailable: outcome.unavailable,
             unavailable_with_retry_after: outcome.unavailable_with_retry_after,
@@ -52,6 +57,8 @@ pub struct ScenarioReport {
     pub judged: bool,
     pub description: String,
     pub connections: usize,
+    /// The measured time of each server.
+    pub seconds: Duration,
     pub shiplog: Figures,
     pub floor: Figures,
 }
@@ -90,7 +97,7 @@ impl ScenarioReport {
         );
         let _ = writeln!(
             out,
-            "| server | requests/s | p50 | p99 | non-2xx | peak RSS |\n|---|---:|---:|---:|---:|---:|"
+            "| server | requests/s | p50 | p99 | p99.9 | slowest | non-2xx | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|"
         );
         for (name, f) in [("shiplog", &self.shiplog), ("floor", &self.floor)] {
             let mut non_2xx = f.non_2xx.to_string();
@@ -106,20 +113,24 @@ impl ScenarioReport {
             }
             let _ = writeln!(
                 out,
-                "| {name} | {:.0} | {} | {} | {non_2xx} | {} |",
+                "| {name} | {:.0} | {} | {} | {} | {} | {non_2xx} | {} |",
                 f.requests_per_second,
                 ms(f.p50),
                 ms(f.p99),
+                ms(f.p999),
+                ms(f.max),
                 mib(f.peak_rss)
             );
         }
         let (s, f) = (&self.shiplog, &self.floor);
         let _ = writeln!(
             out,
-            "| shiplog/floor | {} | {} | {} | | {} |",
+            "| shiplog/floor | {} | {} | {} | {} | {} | | {} |",
             ratio(s.requests_per_second, f.requests_per_second),
             ratio(s.p50.as_secs_f64(), f.p50.as_secs_f64()),
             ratio(s.p99.as_secs_f64(), f.p99.as_secs_f64()),
+            ratio(s.p999.as_secs_f64(), f.p999.as_secs_f64()),
+            ratio(s.max.as_secs_f64(), f.max.as_secs_f64()),
             ratio(
                 s.peak_rss.unwrap_or(0) as f64,
                 f.peak_rss.unwrap_or(0) as f64

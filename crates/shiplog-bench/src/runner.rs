@@ -21,6 +21,7 @@ use crate::dora::{self, AppPlan, Step};
 use crate::hooks;
 use crate::live;
 use crate::loadgen::{self, Load, Request};
+use crate::postgres;
 use crate::process::{CpuTicks, Server, free_loopback_addr};
 use crate::report::{Figures, ScenarioReport, Target, mib, ms, targets_markdown};
 use crate::workload::Workload;
@@ -65,6 +66,11 @@ struct Scenario {
     /// Whether two webhooks and a stream client follow shiplog's changes
     /// while it is measured (see [`crate::live`]).
     followed: bool,
+    /// shiplog instances on the one store, the connections spread evenly
+    /// over them (the floor is always one process).
+    instances: usize,
+    /// The measured time, when not the run's own (`--duration`).
+    duration: Option<Duration>,
 }
 
 struct Stores {
@@ -178,6 +184,24 @@ pub async fn run(config: Config) -> anyhow::Result<String> {
             ));
         }
         reports.push(report);
+    }
+
+    // The PostgreSQL scenarios, on a database of their own, beside
+    // pgbench's single-row transactions into the same events table.
+    let mut pgbench = None;
+    if config.database.is_none() && pg_scenarios(&config, "").iter().any(|s| wanted(&s.name)) {
+        match shiplog_store_postgres::testing::postgres_server_url() {
+            None => notes.push(
+                "pg-*: skipped (set SHIPLOG_TEST_POSTGRES_URL to a PostgreSQL server)".into(),
+            ),
+            Some(server) => {
+                let (pg_reports, reference, note) =
+                    run_postgres(&config, &server, work.path(), &wanted).await?;
+                reports.extend(pg_reports);
+                notes.push(note);
+                pgbench = reference;
+            }
+        }
     }
 
     // The store of 2 million events, and the DORA scenario's apps beside
@@ -319,7 +343,8 @@ pub async fn run(config: Config) -> anyhow::Result<String> {
             &config,
             &reports,
             startup_large,
-            dora_check.as_ref()
+            dora_check.as_ref(),
+            pgbench.as_ref(),
         ))
     );
     Ok(out)
@@ -395,17 +420,25 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: "ingest-1".into(),
             judged: true,
-            description: ingest_text.into(),
+            description: format!(
+                "{ingest_text}; measured {} s, six times the other scenarios, so that the tail \
+                 shows what WAL checkpoints and batch stalls cost",
+                (config.duration * 6).as_secs()
+            ),
             connections: 1,
             requests: ingest.clone(),
             classes: 1,
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: Some(config.duration * 6),
         },
         Scenario {
             name: "ingest-16".into(),
@@ -417,6 +450,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: "ingest-64".into(),
@@ -428,6 +463,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: "ingest-64-live".into(),
@@ -443,6 +480,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             hook_secret: None,
             slices: false,
             followed: true,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: "mix-64".into(),
@@ -454,6 +493,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
     ];
     for (i, &connections) in config.overload_connections.iter().enumerate() {
@@ -475,6 +516,8 @@ fn small_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         });
     }
     scenarios
@@ -511,6 +554,8 @@ fn large_scenarios(
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: "ui-account-2m".into(),
@@ -526,6 +571,8 @@ fn large_scenarios(
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: "ui-timeline-2m".into(),
@@ -542,6 +589,8 @@ fn large_scenarios(
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: DORA_SCENARIO.into(),
@@ -562,6 +611,8 @@ fn large_scenarios(
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
         Scenario {
             name: DORA_SINGLE.into(),
@@ -575,8 +626,123 @@ fn large_scenarios(
             hook_secret: None,
             slices: false,
             followed: false,
+            instances: 1,
+            duration: None,
         },
     ]
+}
+
+/// The simple one-writer group-commit SQLite design's rate at one
+/// connection, as the issue measured it on this machine with the same kind
+/// of client: the bar for ingest-1.
+const SIMPLE_DESIGN_INGEST_1: f64 = 5641.0;
+
+/// The app of the PostgreSQL scenarios' database.
+const PG_APP: &str = "storefront";
+/// The scenario whose rate pgbench's is compared with.
+const PG_INGEST: &str = "pg-ingest-64";
+const PG_INGEST_TWO: &str = "pg-ingest-64-two";
+
+/// The PostgreSQL scenarios, in the order they run: the list first, on the
+/// seeded store alone, then pgbench's reference right before the ingest
+/// runs it is compared with.
+fn pg_scenarios(config: &Config, app: &str) -> Vec<Scenario> {
+    let ingest = Arc::new(ingest_requests(app, 1));
+    let ingest_text = "CreatePushEvent, CreatePullRequestEvent and CreateBuildEvent (40/20/40) as \
+        in ingest-64, on PostgreSQL; every answer after a durable commit";
+    let base =
+        |name: &str, connections, requests: &Arc<Vec<Request>>, description: String| Scenario {
+            name: name.into(),
+            judged: true,
+            description,
+            connections,
+            requests: requests.clone(),
+            classes: 1,
+            hook_secret: None,
+            slices: false,
+            followed: false,
+            instances: 1,
+            duration: None,
+        };
+    let lists = Arc::new(list_requests(app, 4, 0));
+    vec![
+        base(
+            "pg-list-10k",
+            16,
+            &lists,
+            format!(
+                "ListEvents as in list-10k, on PostgreSQL, on an app of {} events",
+                config.small_events
+            ),
+        ),
+        Scenario {
+            judged: false,
+            ..base("pg-ingest-1", 1, &ingest, ingest_text.into())
+        },
+        base(PG_INGEST, 64, &ingest, ingest_text.into()),
+        Scenario {
+            instances: 2,
+            ..base(
+                PG_INGEST_TWO,
+                64,
+                &ingest,
+                format!(
+                    "{ingest_text}; two shiplog instances on the one database, 32 connections to \
+                     each (the floor is one process with all 64)"
+                ),
+            )
+        },
+    ]
+}
+
+/// Creates a fresh database on `server`, seeds it, and runs the wanted
+/// PostgreSQL scenarios and pgbench's reference there; the database is
+/// dropped on return. Answers the reports, pgbench's figures (when an
+/// ingest scenario ran) and a note on the setup.
+async fn run_postgres(
+    config: &Config,
+    server: &str,
+    work: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<(Vec<ScenarioReport>, Option<postgres::Pgbench>, String)> {
+    let db = shiplog_store_postgres::testing::TempDatabase::create(server)
+        .await
+        .context("creating the benchmark's PostgreSQL database")?;
+    let seeded = seed(config, &db.url, PG_APP, config.small_events).await?;
+    let mut note = format!(
+        "PostgreSQL scenarios on a fresh database of the server SHIPLOG_TEST_POSTGRES_URL names \
+         (dropped after): seeded {} events in {:.1} s",
+        config.small_events,
+        seeded.as_secs_f64()
+    );
+    let mut reports = Vec::new();
+    let mut reference = None;
+    for scenario in pg_scenarios(config, PG_APP)
+        .iter()
+        .filter(|s| wanted(&s.name))
+    {
+        if scenario.name.starts_with("pg-ingest-64") && reference.is_none() {
+            let figures = postgres::run(&db.url, PG_APP, 64, 10, work).await?;
+            eprintln!(
+                "pgbench, 64 clients, single-row inserts: {:.0} tps",
+                figures.tps
+            );
+            let _ = write!(
+                note,
+                "; pgbench's reference, run right before {PG_INGEST}: `pgbench -n -c {} -j 2 -T {} \
+                 -f` a script of one INSERT of a BUILD row into shiplog's events table per \
+                 transaction (`{}`): {:.0} transactions/s",
+                figures.clients,
+                figures.seconds,
+                figures.script.lines().nth(1).unwrap_or_default(),
+                figures.tps
+            );
+            reference = Some(figures);
+        }
+        let (report, _) = measure(config, scenario, &db.url, work).await?;
+        reports.push(report);
+    }
+    Ok((reports, reference, note))
 }
 
 /// The webhook scenario's name, and its runs (a push and three
@@ -676,6 +842,8 @@ async fn hooks_scenario(
         hook_secret: Some(secret),
         slices: true,
         followed: false,
+        instances: 1,
+        duration: None,
     };
     Ok((scenario, note))
 }
@@ -717,14 +885,19 @@ async fn measure(
     url: &str,
     work: &Path,
 ) -> anyhow::Result<(ScenarioReport, Duration)> {
-    let log = work.join(format!("shiplog-{}.log", scenario.name));
-    let (shiplog, startup) = start_shiplog(config, url, &log).await?;
-    let shiplog_addr = shiplog.addr;
+    let mut instances = Vec::with_capacity(scenario.instances);
+    let mut startup = Duration::ZERO;
+    for i in 0..scenario.instances.max(1) {
+        let log = work.join(format!("shiplog-{}-{i}.log", scenario.name));
+        let (server, started) = start_shiplog(config, url, &log).await?;
+        startup = startup.max(started);
+        instances.push(server);
+    }
     let followers = match scenario.followed {
-        true => Some(live::attach(shiplog_addr, USER, TOKEN, &scenario.name).await?),
+        true => Some(live::attach(instances[0].addr, USER, TOKEN, &scenario.name).await?),
         false => None,
     };
-    let (figures_shiplog, followed) = measure_one(config, scenario, shiplog, followers).await?;
+    let (figures_shiplog, followed) = measure_one(config, scenario, instances, followers).await?;
     let floor_addr = free_loopback_addr()?;
     let mut floor_cmd = Command::new(&config.floor_bin);
     floor_cmd
@@ -737,7 +910,7 @@ async fn measure(
     }
     let floor_log = work.join(format!("floor-{}.log", scenario.name));
     let (floor, _) = Server::start("floor", floor_cmd, floor_addr, &floor_log).await?;
-    let (figures_floor, _) = measure_one(config, scenario, floor, None).await?;
+    let (figures_floor, _) = measure_one(config, scenario, vec![floor], None).await?;
     let mut description = scenario.description.clone();
     if let Some(followed) = followed {
         description.push_str(&format!("; {followed}"));
@@ -748,6 +921,7 @@ async fn measure(
             judged: scenario.judged,
             description,
             connections: scenario.connections,
+            seconds: scenario.duration.unwrap_or(config.duration),
             shiplog: figures_shiplog,
             floor: figures_floor,
         },
@@ -755,42 +929,52 @@ async fn measure(
     ))
 }
 
-/// Runs a scenario on one server, lets its followers (if any) catch up and
-/// says what they received, then stops it.
+/// Runs a scenario on one server (or several instances of it, the
+/// connections spread over them), lets its followers (if any) catch up and
+/// says what they received, then stops it. The peak RSS is the largest of
+/// the instances'.
 async fn measure_one(
     config: &Config,
     scenario: &Scenario,
-    mut server: Server,
+    mut servers: Vec<Server>,
     followers: Option<live::Followers>,
 ) -> anyhow::Result<(Figures, Option<String>)> {
-    let resets = server.reset_peak_rss();
-    let pids = [std::process::id(), server.pid()];
+    let resets = servers.iter().all(Server::reset_peak_rss);
+    let mut pids = vec![std::process::id()];
+    pids.extend(servers.iter().map(Server::pid));
     let (cpu_before, started) = (CpuTicks::now(&pids), Instant::now());
     let outcome = loadgen::run(Load {
-        addr: server.addr,
+        addrs: servers.iter().map(|s| s.addr).collect(),
         connections: scenario.connections,
         warmup: config.warmup,
-        duration: config.duration,
+        duration: scenario.duration.unwrap_or(config.duration),
         requests: scenario.requests.clone(),
         classes: scenario.classes,
         slices: scenario.slices,
     })
     .await?;
-    server.ensure_alive()?;
+    for server in &mut servers {
+        server.ensure_alive()?;
+    }
     let others_cpu = match (cpu_before, CpuTicks::now(&pids)) {
         (Some(before), Some(after)) => Some(after.others_since(&before, started.elapsed())),
         _ => None,
     };
-    let peak = if resets { server.peak_rss() } else { None };
+    let peak = match resets {
+        true => servers.iter().map(Server::peak_rss).max().flatten(),
+        false => None,
+    };
     let mut f = Figures::from_outcome(&outcome, peak);
     f.others_cpu = others_cpu;
     eprintln!(
-        "{:>13} {:>8}: {:>8.0} req/s  p50 {:>10}  p99 {:>10}  non-2xx {:>6}  peak RSS {}  others' CPU {}",
+        "{:>16} {:>8}: {:>8.0} req/s  p50 {:>10}  p99 {:>10}  p99.9 {:>10}  slowest {:>10}  non-2xx {:>6}  peak RSS {}  others' CPU {}",
         scenario.name,
-        server.name,
+        servers[0].name,
         f.requests_per_second,
         ms(f.p50),
         ms(f.p99),
+        ms(f.p999),
+        ms(f.max),
         f.non_2xx,
         mib(f.peak_rss),
         others_cpu.map_or("n/a".into(), |c| format!("{c:.2} cores"))
@@ -798,12 +982,12 @@ async fn measure_one(
     let followed = match followers {
         Some(followers) => Some(
             followers
-                .settle(server.addr, USER, TOKEN, Duration::from_secs(60))
+                .settle(servers[0].addr, USER, TOKEN, Duration::from_secs(60))
                 .await,
         ),
         None => None,
     };
-    drop(server);
+    drop(servers);
     // Let the machine settle (closed connections, TIME_WAIT sockets).
     tokio::time::sleep(Duration::from_millis(300)).await;
     Ok((f, followed))
@@ -1162,6 +1346,7 @@ fn targets(
     reports: &[ScenarioReport],
     startup_large: Option<(Duration, u64)>,
     dora_check: Option<&DoraCheck>,
+    pgbench: Option<&postgres::Pgbench>,
 ) -> Vec<Target> {
     let find = |name: &str| reports.iter().find(|r| r.judged && r.name == name);
     let mut targets = Vec::new();
@@ -1177,10 +1362,72 @@ fn targets(
         });
     }
     if let Some(r) = find("ingest-1") {
+        let f = &r.shiplog;
         targets.push(Target {
-            what: "ingest, 1 connection: p99 ≤ 1 ms".into(),
-            measured: format!("p99 {}", ms(r.shiplog.p99)),
-            met: r.shiplog.p99 <= Duration::from_millis(1),
+            what: format!(
+                "SQLite ingest, 1 connection, {} s: at least the simple one-writer design's \
+                 {SIMPLE_DESIGN_INGEST_1:.0} requests/s (the issue's figure on this machine)",
+                r.seconds.as_secs()
+            ),
+            measured: format!("{:.0} requests/s", f.requests_per_second),
+            met: f.requests_per_second >= SIMPLE_DESIGN_INGEST_1,
+        });
+        targets.push(Target {
+            what: "SQLite ingest, 1 connection: p99 ≤ 0.6 ms, p99.9 ≤ 2 ms, none slower than 20 ms"
+                .into(),
+            measured: format!(
+                "p99 {}, p99.9 {}, slowest {}",
+                ms(f.p99),
+                ms(f.p999),
+                ms(f.max)
+            ),
+            met: f.p99 <= Duration::from_micros(600)
+                && f.p999 <= Duration::from_millis(2)
+                && f.max <= Duration::from_millis(20),
+        });
+    }
+    if let Some(r) = find("mix-64") {
+        let f = &r.shiplog;
+        targets.push(Target {
+            what: "SQLite mixed 90/10, 64 connections: p99 ≤ 10 ms, p99.9 ≤ 25 ms".into(),
+            measured: format!("p99 {}, p99.9 {}", ms(f.p99), ms(f.p999)),
+            met: f.p99 <= Duration::from_millis(10) && f.p999 <= Duration::from_millis(25),
+        });
+    }
+    if let (Some(r), Some(pgbench)) = (find(PG_INGEST), pgbench) {
+        let ratio = r.shiplog.requests_per_second / pgbench.tps;
+        targets.push(Target {
+            what: "PostgreSQL ingest, 64 connections, one instance: ≥ 2 × pgbench's single-row \
+                   transactions into the events table, same run"
+                .into(),
+            measured: format!(
+                "{ratio:.2}× ({:.0} req/s vs {:.0} tps)",
+                r.shiplog.requests_per_second, pgbench.tps
+            ),
+            met: ratio >= 2.0,
+        });
+    }
+    if let (Some(one), Some(two)) = (find(PG_INGEST), find(PG_INGEST_TWO)) {
+        let ratio = two.shiplog.requests_per_second / one.shiplog.requests_per_second;
+        targets.push(Target {
+            what: "PostgreSQL ingest, 64 connections, two instances on one database: ≥ 1.6 × one"
+                .into(),
+            measured: format!(
+                "{ratio:.2}× ({:.0} vs {:.0} req/s)",
+                two.shiplog.requests_per_second, one.shiplog.requests_per_second
+            ),
+            met: ratio >= 1.6,
+        });
+    }
+    if let Some(r) = find("pg-list-10k") {
+        let ratio = r.shiplog.requests_per_second / r.floor.requests_per_second;
+        targets.push(Target {
+            what: "PostgreSQL ListEvents, 16 connections: ≥ 0.25 × floor".into(),
+            measured: format!(
+                "{ratio:.2}× ({:.0} vs {:.0} req/s)",
+                r.shiplog.requests_per_second, r.floor.requests_per_second
+            ),
+            met: ratio >= 0.25,
         });
     }
     if let Some(r) = find("list-2m") {

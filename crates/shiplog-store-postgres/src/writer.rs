@@ -17,16 +17,19 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db_error;
+use crate::tx::PgConn;
 use shiplog_store::signal::ChangeSignal;
-use shiplog_store::{Result, StoreError};
+use shiplog_store::{Result, StoreError, webhooks};
+use sqlx::{Executor, Row};
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 256;
 /// A batch that takes longer is abandoned (rolled back) and its writes
 /// answered 503, so an unreachable database never hangs a request.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
-/// The advisory lock that orders write transactions across instances.
-const WRITE_LOCK: i64 = 0x5348_4950_4c4f_4731;
+/// The advisory lock that orders write transactions across instances
+/// (key 0x5348_4950_4c4f_4731, "SHIPLOG1").
+const LOCK: &str = "SELECT pg_advisory_xact_lock(6001127112697661233)";
 /// The channel a commit notifies, so that every instance's followers of the
 /// change record wake up.
 pub const CHANGES_CHANNEL: &str = "shiplog_changes";
@@ -110,9 +113,16 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>, signal: ChangeSign
 }
 
 /// Runs a batch in one transaction; true if it committed any write.
+///
+/// Round trips are what a batch costs here, so the savepoint statements
+/// between two jobs travel together (`RELEASE …; SAVEPOINT …` in one simple
+/// query), the first savepoint travels with the write lock, and a lone job
+/// runs without one: its failure rolls back the transaction, which holds
+/// nothing else.
 async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
-    let mut tx = match begin(pool).await {
-        Ok(tx) => tx,
+    let lone = jobs.len() == 1;
+    let (mut tx, last_change) = match begin(pool, !lone).await {
+        Ok(begun) => begun,
         Err(err) => {
             for job in jobs {
                 let (_, reply) = job(None).await;
@@ -123,23 +133,61 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
     };
     let mut any_ok = false;
     let mut replies = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let savepoint = sqlx::query("SAVEPOINT job").execute(&mut *tx).await;
+    let count = jobs.len();
+    // Whether the savepoint `job` is set for the next job.
+    let mut savepoint = !lone;
+    for (index, job) in jobs.into_iter().enumerate() {
+        if !lone && !savepoint {
+            // A job whose failure could not be undone alone does not run.
+            let (_, reply) = job(None).await;
+            replies.push(reply);
+            savepoint = (&mut *tx).execute("SAVEPOINT job").await.is_ok();
+            continue;
+        }
         let (ok, reply) = job(Some(&mut *tx)).await;
         any_ok |= ok;
-        if savepoint.is_ok() {
-            let end = if ok {
-                "RELEASE SAVEPOINT job"
-            } else {
-                "ROLLBACK TO SAVEPOINT job"
-            };
-            if let Err(err) = sqlx::query(end).execute(&mut *tx).await {
-                tracing::warn!(error = %err, "ending a savepoint failed");
-            }
-        }
         replies.push(reply);
+        if lone {
+            if !ok {
+                // Nothing of the transaction is to be kept.
+                let _ = tx.rollback().await;
+                for reply in replies {
+                    reply(Ok(()));
+                }
+                return false;
+            }
+            continue;
+        }
+        let last = index + 1 == count;
+        // A failed job's writes are undone; the savepoint stays set for the
+        // next job. A kept job's are released into the transaction, and the
+        // next job gets a savepoint of its own. The last needs neither:
+        // COMMIT keeps what is not rolled back.
+        let end = match (ok, last) {
+            (true, true) => None,
+            (true, false) => Some("RELEASE SAVEPOINT job; SAVEPOINT job"),
+            (false, _) => Some("ROLLBACK TO SAVEPOINT job"),
+        };
+        if let Some(end) = end
+            && let Err(err) = (&mut *tx).execute(end).await
+        {
+            tracing::warn!(error = %err, "ending a savepoint failed");
+            savepoint = false;
+        }
     }
     if any_ok {
+        // The outbox is derived from the batch's changes, in its
+        // transaction: if queueing fails, nothing is acknowledged.
+        if let Err(err) = webhooks::enqueue_since(&mut PgConn(&mut tx), last_change).await {
+            tracing::error!(error = %err, "queueing a batch's changes for the webhooks failed");
+            let _ = tx.rollback().await;
+            for reply in replies {
+                reply(Err(StoreError::Unavailable(
+                    "a write batch was rolled back".into(),
+                )));
+            }
+            return false;
+        }
         // Delivered to the listeners of every instance when, and only if,
         // the transaction commits.
         let notify = sqlx::query("SELECT pg_notify($1, '')")
@@ -158,12 +206,24 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
     committed
 }
 
-async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+/// Opens the batch's transaction, takes the write lock and reads the last
+/// change id (the batch's changes come after it), setting the first job's
+/// savepoint in the same round trip when `savepoint`. Each statement of a
+/// simple query reads its own snapshot, so the id is read after the lock
+/// is held.
+async fn begin(
+    pool: &PgPool,
+    savepoint: bool,
+) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64)> {
     let mut tx = pool.begin().await.map_err(db_error)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(WRITE_LOCK)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    Ok(tx)
+    let mut sql = format!("{LOCK}; {}", webhooks::LAST_CHANGE_ID);
+    if savepoint {
+        sql.push_str("; SAVEPOINT job");
+    }
+    let rows = (&mut *tx).fetch_all(sql.as_str()).await.map_err(db_error)?;
+    let last_change = match rows.last() {
+        Some(row) => row.try_get::<i64, _>(0).map_err(db_error)?,
+        None => return Err(StoreError::Internal("no last change id".into())),
+    };
+    Ok((tx, last_change))
 }

@@ -12,8 +12,11 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use shiplog_store::db::run_ready;
 use shiplog_store::signal::ChangeSignal;
-use shiplog_store::{Result, StoreError};
+use shiplog_store::{Result, StoreError, webhooks};
+
+use crate::tx::SqliteConn;
 
 /// The most jobs one transaction takes: bounds the latency of the batch.
 const MAX_BATCH: usize = 256;
@@ -93,9 +96,27 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>, signal: ChangeSi
             let _ = conn.execute_batch("ROLLBACK");
             continue;
         }
+        // Changes past this id are the batch's, queued for the webhooks
+        // once before the commit.
+        let last_change = match conn
+            .prepare_cached(webhooks::LAST_CHANGE_ID)
+            .and_then(|mut statement| statement.query_row([], |row| row.get::<_, i64>(0)))
+        {
+            Ok(id) => id,
+            Err(err) => {
+                let failure = unavailable(&err);
+                for job in batch.drain(..) {
+                    let (_, reply) = job(None);
+                    reply(Err(failure.clone()));
+                }
+                let _ = conn.execute_batch("ROLLBACK");
+                continue;
+            }
+        };
         // A lone job needs no savepoint: its failure rolls back the whole
         // transaction, which holds nothing else.
         let lone = batch.len() == 1;
+        let mut any_ok = false;
         // Set when the transaction may hold writes of a job that failed:
         // then it is rolled back whole and no job is acknowledged.
         let mut roll_back = false;
@@ -107,6 +128,7 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>, signal: ChangeSi
                 continue;
             }
             let (ok, reply) = job(Some(&mut conn));
+            any_ok |= ok;
             if lone {
                 roll_back = !ok;
             } else {
@@ -123,6 +145,17 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>, signal: ChangeSi
             }
             replies.push(reply);
         }
+        // The outbox is derived from the batch's changes: without it the
+        // batch is not committed.
+        let mut queued = true;
+        if any_ok && !roll_back {
+            let mut tx = SqliteConn(&mut conn);
+            if let Err(err) = run_ready(webhooks::enqueue_since(&mut tx, last_change)) {
+                tracing::error!(error = %err, "queueing a batch's changes for the webhooks failed");
+                queued = false;
+                roll_back = true;
+            }
+        }
         let end = if roll_back { "ROLLBACK" } else { "COMMIT" };
         let commit = run_cached(&conn, end).map_err(|err| {
             let _ = conn.execute_batch("ROLLBACK");
@@ -131,7 +164,7 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>, signal: ChangeSi
         // A lone job's rollback is its own failure, answered as such; a
         // batch rolled back for a broken savepoint acknowledges nothing.
         let commit = match commit {
-            Ok(()) if roll_back && !lone => Err(StoreError::Unavailable(
+            Ok(()) if roll_back && (!lone || !queued) => Err(StoreError::Unavailable(
                 "a write batch was rolled back".into(),
             )),
             other => other,

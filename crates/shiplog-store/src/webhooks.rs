@@ -90,28 +90,21 @@ pub struct AttemptRow {
     pub outcome: Attempt,
 }
 
-/// Queues a change for every webhook of the account whose scope takes it,
-/// in the transaction of the change.
-pub async fn enqueue<T: WriteTx>(
-    tx: &mut T,
-    account_id: i64,
-    app: &str,
-    event_type: EventType,
-    change_id: i64,
-    at: Timestamp,
-) -> Result<()> {
-    let deadline = at.millis() + outbound::RETRY_WINDOW.as_millis() as i64;
-    let values = vec![
-        change_id.into(),
-        at.millis().into(),
-        PAUSED.into(),
-        deadline.into(),
-        account_id.into(),
-        outbound::event_type_bit(event_type).into(),
-        app.into(),
-    ];
-    tx.execute(ENQUEUE, values).await.map(|_| ())
+/// Queues every change recorded after `after` for each webhook whose scope
+/// takes it. A backend's writer calls this once per batch, before it
+/// commits, with the last change id before the batch: writes are
+/// serialised (one SQLite writer; one advisory lock on PostgreSQL), so the
+/// changes past it are the batch's own, and they are queued in the
+/// transaction that records them with one statement instead of one per
+/// change.
+pub async fn enqueue_since<T: WriteTx>(tx: &mut T, after: i64) -> Result<()> {
+    let window = outbound::RETRY_WINDOW.as_millis() as i64;
+    let values = vec![PAUSED.into(), window.into(), after.into()];
+    tx.execute(&ENQUEUE_SINCE, values).await.map(|_| ())
 }
+
+/// The last change id recorded so far: where [`enqueue_since`] starts.
+pub const LAST_CHANGE_ID: &str = "SELECT coalesce(max(id), 0) FROM changes";
 
 /// Creates a webhook with `secret`, or replaces its configuration (and,
 /// with `rotate`, its secret by `secret`); true if `secret` is now the
@@ -425,13 +418,33 @@ fn not_found(name: &str) -> StoreError {
     StoreError::not_found(format!("Webhook {name}"))
 }
 
-/// (change id, now, paused, deadline, account id, event type bit, app).
-const ENQUEUE: &str = "INSERT INTO webhook_outbox \
-     (webhook_id, change_id, attempts, next_attempt_ms, deadline_ms) \
-     SELECT w.id, $1, 0, CASE WHEN w.enabled THEN $2 ELSE $3 END, $4 FROM webhooks w \
-     WHERE w.account_id = $5 AND (w.event_types = 0 OR (w.event_types & $6) <> 0) \
-     AND (NOT EXISTS (SELECT 1 FROM webhook_apps a WHERE a.webhook_id = w.id) \
-          OR EXISTS (SELECT 1 FROM webhook_apps a WHERE a.webhook_id = w.id AND a.app_name = $7))";
+/// (paused, retry window, after change id: numbered in the order they
+/// appear, as SQLite numbers them). The event type's bit of a
+/// webhook's scope is written out from [`outbound::event_type_bit`].
+static ENQUEUE_SINCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let bits: String = EventType::ALL
+        .iter()
+        .map(|t| {
+            format!(
+                " WHEN '{}' THEN {}",
+                t.as_str(),
+                outbound::event_type_bit(*t)
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO webhook_outbox \
+         (webhook_id, change_id, attempts, next_attempt_ms, deadline_ms) \
+         SELECT w.id, c.id, 0, CASE WHEN w.enabled THEN c.at_ms ELSE $1 END, c.at_ms + $2 \
+         FROM changes c JOIN events e ON e.id = c.event_id JOIN apps p ON p.id = c.app_id \
+         JOIN webhooks w ON w.account_id = c.account_id \
+         WHERE c.id > $3 \
+         AND (w.event_types = 0 OR (w.event_types & (CASE e.event_type{bits} ELSE 0 END)) <> 0) \
+         AND (NOT EXISTS (SELECT 1 FROM webhook_apps a WHERE a.webhook_id = w.id) \
+              OR EXISTS (SELECT 1 FROM webhook_apps a WHERE a.webhook_id = w.id AND a.app_name = p.name)) \
+         ORDER BY c.id, w.id"
+    )
+});
 
 const WEBHOOK_STATE: &str = "SELECT id, enabled FROM webhooks WHERE account_id = $1 AND name = $2";
 

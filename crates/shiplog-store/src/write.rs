@@ -19,7 +19,7 @@ use crate::constraints::Unique;
 pub use crate::db::WriteTx;
 use crate::idempotency::{self, IdempotencyKey, Keyed};
 use crate::reads::load_event;
-use crate::{Account, Result, StoreError, dora, queries, webhooks};
+use crate::{Account, Result, StoreError, dora, queries};
 
 /// The per-app counters behind generated values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,12 +105,11 @@ async fn update_unless_terminal<T: WriteTx>(
     Ok(tx.execute(sql, values).await? > 0)
 }
 
-/// Records a change, and queues it for each webhook whose scope takes it.
+/// Records a change.
 async fn insert_change<T: WriteTx>(
     tx: &mut T,
     account_id: i64,
     app: &AppRow,
-    event_type: EventType,
     actor: &Actor,
     change: &NewChange,
 ) -> Result<()> {
@@ -126,8 +125,9 @@ async fn insert_change<T: WriteTx>(
             ChangeKind::Updated => Some(to_json_text(&change.fields)),
         }),
     ];
-    let change_id = tx.insert(queries::INSERT_CHANGE, values).await?;
-    webhooks::enqueue(tx, account_id, &app.name, event_type, change_id, change.at).await
+    // Queued for the webhooks by the writer, once per batch
+    // (`webhooks::enqueue_since`).
+    tx.execute(queries::INSERT_CHANGE, values).await.map(|_| ())
 }
 
 /// Makes sure the env a DEPLOY or INCIDENT names belongs to `app`,
@@ -332,7 +332,7 @@ pub async fn update_event<T: WriteTx>(
     };
     let (before, changed) = (EventOut::json(&current), EventOut::json(&after));
     if let Some(change) = NewChange::updated(event_id, &before, &changed, now) {
-        insert_change(tx, account.id, &app, current.event_type, actor, &change).await?;
+        insert_change(tx, account.id, &app, actor, &change).await?;
     }
     dora::on_updated(tx, account.id, &app, &current, &after).await?;
     if after.event_type == EventType::Build
@@ -375,7 +375,6 @@ async fn record_new<T: WriteTx>(
         tx,
         account.id,
         app,
-        event_type,
         actor,
         &NewChange::created(event_id, now),
     )

@@ -42,8 +42,12 @@ struct Args {
     seed_tasks: usize,
     /// Run only these scenarios (list-10k, ingest-1, ingest-16, ingest-64,
     /// ingest-64-live, mix-64, overload-N, hooks-16, list-2m, ui-account-2m,
-    /// ui-timeline-2m, dora-2m, dora-2m-1, migrate-2m); a prefix before `-`
-    /// selects a family (ingest, overload, hooks, list, ui, dora, migrate).
+    /// ui-timeline-2m, dora-2m, dora-2m-1, migrate-2m, pg-list-10k,
+    /// pg-ingest-1, pg-ingest-64, pg-ingest-64-two); a prefix before `-`
+    /// selects a family (ingest, overload, hooks, list, ui, dora, migrate,
+    /// pg). The pg scenarios and migrate-2m need SHIPLOG_TEST_POSTGRES_URL
+    /// (a PostgreSQL server the benchmark may create a database on), and
+    /// are skipped with a note without it.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where the temporary stores and server logs go (default: the system's
