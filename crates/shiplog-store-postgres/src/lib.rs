@@ -15,6 +15,8 @@ mod writer;
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,8 +37,8 @@ use shiplog_store::members::{Member, MemberSet};
 use shiplog_store::signal::ChangeSignal;
 use shiplog_store::webhooks::{self, Attempt, AttemptRow, Claimed, Webhook, WebhookConfig};
 use shiplog_store::{
-    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
-    write,
+    Access, Account, AuthCache, CommitStory, Lineage, PoolStatus, Result, Store, StoreError,
+    TokenInfo, reads, write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
 use shiplog_store::{cdevents, dora, hooks, members, retention, sessions};
@@ -63,6 +65,8 @@ pub struct PostgresStore {
     writer: Writer,
     marker_secret: Vec<u8>,
     signal: ChangeSignal,
+    auth_cache: AuthCache,
+    auth_generation: Arc<AuthGeneration>,
     /// Dropped with the store, which ends its listener.
     _stop_listening: tokio::sync::oneshot::Sender<()>,
 }
@@ -71,14 +75,64 @@ pub struct PostgresStore {
 /// each other's rows.
 const CLAIM_LOCK: &str = " FOR UPDATE OF o SKIP LOCKED";
 
-/// Bumps `signal` whenever another instance (or this one) commits, until
-/// `stop`. A lost connection may have lost notifications, so reconnecting
-/// bumps too: the followers then read the record and find what they missed.
-async fn listen(pool: PgPool, signal: ChangeSignal, mut stop: tokio::sync::oneshot::Receiver<()>) {
+/// The channel every write to tokens, users or memberships notifies (by
+/// the trigger of migration 0010), delivered when it commits.
+const AUTH_CHANNEL: &str = "shiplog_auth";
+
+/// This instance's generation of what tokens are authorised by (see
+/// [`shiplog_store::auth_cache`]). Reading the database's would cost a
+/// round trip, as much as the lookup the cache saves, so it is kept here
+/// and moved on by the notifications of every instance's commits, by this
+/// instance's own writes as they commit, and whenever the listener
+/// connects or fails (notifications may have been missed).
+#[derive(Default)]
+struct AuthGeneration {
+    n: AtomicU64,
+    /// True only while notifications are being received: without them a
+    /// cached answer could outlive a revocation, so the cache is not used.
+    listening: AtomicBool,
+}
+
+impl AuthGeneration {
+    /// The generation to cache under; none while not listening.
+    fn current(&self) -> Option<u64> {
+        self.listening
+            .load(Ordering::SeqCst)
+            .then(|| self.n.load(Ordering::SeqCst))
+    }
+
+    fn bump(&self) {
+        self.n.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// After LISTEN: whatever changed before it was not heard.
+    fn connected(&self) {
+        self.bump();
+        self.listening.store(true, Ordering::SeqCst);
+    }
+
+    fn lost(&self) {
+        self.listening.store(false, Ordering::SeqCst);
+        self.bump();
+    }
+}
+
+/// Bumps `signal` whenever another instance (or this one) commits, and
+/// `auth` whenever what tokens are authorised by changes, until `stop`. A
+/// lost connection may have lost notifications, so reconnecting bumps
+/// both: the followers then read the record and find what they missed,
+/// and no authorisation cached before is used.
+async fn listen(
+    pool: PgPool,
+    signal: ChangeSignal,
+    auth: Arc<AuthGeneration>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
     loop {
         tokio::select! {
             _ = &mut stop => return,
-            err = follow(&pool, &signal) => {
+            err = follow(&pool, &signal, &auth) => {
+                auth.lost();
                 tracing::warn!(error = %err, "listening for other instances' changes failed; retrying");
             }
         }
@@ -89,24 +143,36 @@ async fn listen(pool: PgPool, signal: ChangeSignal, mut stop: tokio::sync::onesh
     }
 }
 
-/// Bumps `signal` on every notification until the listening connection
-/// fails.
-async fn follow(pool: &PgPool, signal: &ChangeSignal) -> sqlx::Error {
+/// Bumps `signal` or `auth` on every notification, by its channel, until
+/// the listening connection fails.
+async fn follow(pool: &PgPool, signal: &ChangeSignal, auth: &AuthGeneration) -> sqlx::Error {
     let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
         Ok(listener) => listener,
         Err(err) => return err,
     };
-    if let Err(err) = listener.listen(writer::CHANGES_CHANNEL).await {
+    // A lost connection is re-established, listening again, before
+    // `try_recv` says so; a failure to re-establish it is an error.
+    listener.eager_reconnect(true);
+    if let Err(err) = listener
+        .listen_all([writer::CHANGES_CHANNEL, AUTH_CHANNEL])
+        .await
+    {
         return err;
     }
+    auth.connected();
     signal.bump();
     loop {
-        // A notification, or none when the connection was lost (the next
-        // call reconnects): either way, wake up and read.
-        if let Err(err) = listener.try_recv().await {
-            return err;
+        match listener.try_recv().await {
+            Ok(Some(notification)) if notification.channel() == AUTH_CHANNEL => auth.bump(),
+            Ok(Some(_)) => signal.bump(),
+            // The connection was lost and is back: whatever was notified
+            // meanwhile was missed, so wake up and read, and cache afresh.
+            Ok(None) => {
+                auth.bump();
+                signal.bump();
+            }
+            Err(err) => return err,
         }
-        signal.bump();
     }
 }
 
@@ -127,18 +193,42 @@ impl PostgresStore {
         let marker_secret = migrations::run(&pool).await?;
         let signal = ChangeSignal::default();
         let (stop_listening, stop) = tokio::sync::oneshot::channel();
-        tokio::spawn(listen(pool.clone(), signal.clone(), stop));
+        let auth_generation = Arc::new(AuthGeneration::default());
+        tokio::spawn(listen(
+            pool.clone(),
+            signal.clone(),
+            auth_generation.clone(),
+            stop,
+        ));
         Ok(PostgresStore {
             writer: Writer::start(pool.clone(), WRITE_QUEUE, signal.clone()),
             pool,
             marker_secret,
             signal,
+            auth_cache: AuthCache::new(),
+            auth_generation,
             _stop_listening: stop_listening,
         })
     }
 
     async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>> {
         self.pool.acquire().await.map_err(db_error)
+    }
+
+    /// Whether this instance hears the others' changes now, and so uses
+    /// its cache of authorisations.
+    pub fn listening(&self) -> bool {
+        self.auth_generation.current().is_some()
+    }
+
+    /// Runs a write to tokens, users or memberships, then moves the
+    /// generation on: this instance's next request must not find an answer
+    /// cached before the write, even before the write's notification comes
+    /// back.
+    async fn changing_access<T>(&self, write: impl Future<Output = Result<T>>) -> Result<T> {
+        let written = write.await;
+        self.auth_generation.bump();
+        written
     }
 }
 
@@ -220,8 +310,24 @@ impl Store for PostgresStore {
         Ok(self.marker_secret.clone())
     }
 
+    /// From the cache while nothing it is authorised by has changed. The
+    /// generation is read before the lookup: a change that commits after
+    /// the read moves it on, so an answer the change makes wrong is stored
+    /// under a generation already past and never used.
     async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access> {
-        bounded(async { auth::authorize(&mut *self.conn().await?, token, account).await }).await
+        let generation = self.auth_generation.current();
+        if let Some(access) =
+            generation.and_then(|generation| self.auth_cache.get(&token, account, generation))
+        {
+            return Ok(access);
+        }
+        let access =
+            bounded(async { auth::authorize(&mut *self.conn().await?, token, account).await })
+                .await?;
+        if let Some(generation) = generation {
+            self.auth_cache.put(token, account, generation, &access);
+        }
+        Ok(access)
     }
 
     async fn user_count(&self) -> Result<u64> {
@@ -230,9 +336,11 @@ impl Store for PostgresStore {
 
     async fn create_user(&self, name: &ResourceName) -> Result<()> {
         let name = name.clone();
-        self.writer
-            .write(move |conn| Box::pin(async move { auth::create_user(conn, &name).await }))
-            .await
+        self.changing_access(
+            self.writer
+                .write(move |conn| Box::pin(async move { auth::create_user(conn, &name).await })),
+        )
+        .await
     }
 
     async fn add_token(
@@ -243,22 +351,20 @@ impl Store for PostgresStore {
         scope: Level,
     ) -> Result<TokenInfo> {
         let (user, label) = (user.to_owned(), label.map(str::to_owned));
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    auth::add_token(conn, &user, token, label.as_deref(), scope).await
-                })
-            })
-            .await
+        self.changing_access(self.writer.write(move |conn| {
+            Box::pin(
+                async move { auth::add_token(conn, &user, token, label.as_deref(), scope).await },
+            )
+        }))
+        .await
     }
 
     async fn ensure_user_token(&self, user: &ResourceName, token: TokenHash) -> Result<bool> {
         let user = user.clone();
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move { auth::ensure_user_token(conn, &user, token).await })
-            })
-            .await
+        self.changing_access(self.writer.write(move |conn| {
+            Box::pin(async move { auth::ensure_user_token(conn, &user, token).await })
+        }))
+        .await
     }
 
     async fn list_tokens(&self, user: &str) -> Result<Vec<TokenInfo>> {
@@ -267,11 +373,10 @@ impl Store for PostgresStore {
 
     async fn revoke_token(&self, user: &str, token_id: i64) -> Result<()> {
         let user = user.to_owned();
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move { auth::revoke_token(conn, &user, token_id).await })
-            })
-            .await
+        self.changing_access(self.writer.write(move |conn| {
+            Box::pin(async move { auth::revoke_token(conn, &user, token_id).await })
+        }))
+        .await
     }
 
     async fn create_app(&self, account: &Account, name: &ResourceName, app: NewApp) -> Result<App> {
@@ -458,13 +563,10 @@ impl Store for PostgresStore {
 
     async fn set_member(&self, account: &Account, user: &str, role: Level) -> Result<MemberSet> {
         let (account, user) = (account.clone(), user.to_owned());
-        self.writer
-            .write(move |conn| {
-                Box::pin(
-                    async move { members::set(&mut PgConn(conn), &account, &user, role).await },
-                )
-            })
-            .await
+        self.changing_access(self.writer.write(move |conn| {
+            Box::pin(async move { members::set(&mut PgConn(conn), &account, &user, role).await })
+        }))
+        .await
     }
 
     async fn list_members(&self, account: &Account) -> Result<Vec<Member>> {
@@ -477,11 +579,10 @@ impl Store for PostgresStore {
 
     async fn remove_member(&self, account: &Account, user: &str) -> Result<()> {
         let (account, user) = (account.clone(), user.to_owned());
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move { members::remove(&mut PgConn(conn), &account, &user).await })
-            })
-            .await
+        self.changing_access(self.writer.write(move |conn| {
+            Box::pin(async move { members::remove(&mut PgConn(conn), &account, &user).await })
+        }))
+        .await
     }
 
     async fn find_account(&self, name: &str) -> Result<Account> {
@@ -781,5 +882,94 @@ impl Store for PostgresStore {
         self.writer
             .write(move |conn| Box::pin(async move { sessions::end(&mut PgConn(conn), &id).await }))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nothing is cached under a generation while notifications may be
+    /// missed, and none from before a gap is used after it.
+    #[test]
+    fn the_generation_is_withheld_while_not_listening() {
+        let auth = AuthGeneration::default();
+        assert_eq!(auth.current(), None, "not listening yet");
+        auth.connected();
+        let first = auth.current().expect("listening");
+        auth.bump();
+        let second = auth.current().expect("listening");
+        assert_ne!(first, second);
+        auth.lost();
+        assert_eq!(auth.current(), None);
+        auth.connected();
+        let after = auth.current().expect("listening again");
+        assert!(after != first && after != second, "{after}");
+    }
+
+    /// With no notification to come, this instance's own writes still end
+    /// what it had cached before them, on its very next request.
+    #[tokio::test]
+    async fn its_own_writes_end_its_cached_answers_without_notifications() {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let mut store = PostgresStore::open(&database.url).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !store.listening() {
+            assert!(std::time::Instant::now() < deadline, "never listening");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Ends the listener, leaving the cache in use: from here only this
+        // store's own writes move the generation on.
+        drop(std::mem::replace(
+            &mut store._stop_listening,
+            tokio::sync::oneshot::channel().0,
+        ));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(store.listening());
+
+        let name = |n: &str| ResourceName::parse("Name", n).unwrap();
+        let token = shiplog_domain::token::hash_token("token-of-ci-0123456789");
+        store.create_user(&name("jdoe")).await.unwrap();
+        store.create_user(&name("ci")).await.unwrap();
+        let info = store
+            .add_token("ci", token, None, Level::Admin)
+            .await
+            .unwrap();
+        let jdoe = store.find_account("jdoe").await.unwrap();
+        store.set_member(&jdoe, "ci", Level::Write).await.unwrap();
+        let level = |access: Access| match access {
+            Access::Granted { level, .. } => Some(level),
+            _ => None,
+        };
+        assert_eq!(
+            level(store.authorize(token, "jdoe").await.unwrap()),
+            Some(Level::Write)
+        );
+        assert_eq!(store.auth_cache.len(), 1, "cached");
+        assert_eq!(
+            level(store.authorize(token, "jdoe").await.unwrap()),
+            Some(Level::Write)
+        );
+
+        store.set_member(&jdoe, "ci", Level::Read).await.unwrap();
+        assert_eq!(
+            level(store.authorize(token, "jdoe").await.unwrap()),
+            Some(Level::Read)
+        );
+        store.remove_member(&jdoe, "ci").await.unwrap();
+        assert_eq!(
+            store.authorize(token, "jdoe").await.unwrap(),
+            Access::Denied
+        );
+        assert!(level(store.authorize(token, "ci").await.unwrap()).is_some());
+        store.revoke_token("ci", info.id).await.unwrap();
+        assert_eq!(
+            store.authorize(token, "ci").await.unwrap(),
+            Access::Unauthenticated
+        );
     }
 }

@@ -15,10 +15,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_access.sql")),
     (8, include_str!("../migrations/0008_retention.sql")),
     (9, include_str!("../migrations/0009_sessions.sql")),
+    (10, include_str!("../migrations/0010_auth_generation.sql")),
 ];
 
 /// The versions this build knows, in order.
-pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9];
+pub const VERSIONS: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 /// A session-level advisory lock serialises instances starting at once.
 const MIGRATION_LOCK: i64 = 0x5348_4950_4c4f_4730;

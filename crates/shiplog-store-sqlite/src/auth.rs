@@ -7,9 +7,38 @@ use shiplog_domain::{Actor, Level, ResourceName, Timestamp};
 use super::{sql_error, unique_violation};
 use shiplog_store::constraints::Unique;
 use shiplog_store::members::stored_level;
-use shiplog_store::{Access, Result, StoreError, TokenInfo, grant, queries};
+use shiplog_store::{Access, AuthCache, Result, StoreError, TokenInfo, grant, queries};
 
-pub fn authorize(conn: &Connection, token: TokenHash, account: &str) -> Result<Access> {
+/// What the token may do on the account, from the cache while nothing it
+/// is authorised by has changed since it was looked up. The generation is
+/// read first, on the same connection: a change committed by any process
+/// between that read and the lookup moves it on, so an answer the change
+/// makes wrong is stored under a generation already past and never used.
+pub fn authorize(
+    conn: &Connection,
+    cache: &AuthCache,
+    token: TokenHash,
+    account: &str,
+) -> Result<Access> {
+    let generation = auth_generation(conn)?;
+    if let Some(access) = cache.get(&token, account, generation) {
+        return Ok(access);
+    }
+    let access = look_up(conn, token, account)?;
+    cache.put(token, account, generation, &access);
+    Ok(access)
+}
+
+/// Moved on by the triggers of every write to tokens, users and memberships.
+fn auth_generation(conn: &Connection) -> Result<u64> {
+    let mut stmt = conn
+        .prepare_cached("SELECT n FROM auth_generation WHERE id = 1")
+        .map_err(sql_error)?;
+    let n: i64 = stmt.query_row([], |row| row.get(0)).map_err(sql_error)?;
+    Ok(n as u64)
+}
+
+fn look_up(conn: &Connection, token: TokenHash, account: &str) -> Result<Access> {
     let mut stmt = conn.prepare_cached(queries::AUTHORIZE).map_err(sql_error)?;
     let row = stmt
         .query_row(params![account, &token.0[..]], |row| {
@@ -202,6 +231,79 @@ mod tests {
             plan.iter()
                 .any(|step| step.starts_with("SEARCH m USING PRIMARY KEY")),
             "the membership by its key: {plan:?}"
+        );
+    }
+
+    /// Every kind of write to a table a token is authorised by moves the
+    /// generation on; other writes leave it.
+    #[test]
+    fn writes_to_what_authorises_move_the_generation_on() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::run(&conn).unwrap();
+        let mut last = auth_generation(&conn).unwrap();
+        let mut moves = |sql: &str, expected: bool| {
+            conn.execute_batch(sql).unwrap();
+            let now = auth_generation(&conn).unwrap();
+            assert_eq!(now != last, expected, "{sql}");
+            last = now;
+        };
+        moves(
+            "INSERT INTO users (id, name, created_ms) VALUES (1, 'team', 0), (2, 'ci', 0)",
+            true,
+        );
+        moves("UPDATE users SET created_ms = 1 WHERE id = 2", true);
+        moves(
+            "INSERT INTO tokens (id, user_id, hash, created_ms, scope) VALUES (1, 2, x'00', 0, 'read')",
+            true,
+        );
+        moves("UPDATE tokens SET revoked_ms = 1 WHERE id = 1", true);
+        moves("DELETE FROM tokens WHERE id = 1", true);
+        moves(
+            "INSERT INTO memberships (account_id, user_id, role) VALUES (1, 2, 'read')",
+            true,
+        );
+        moves(
+            "UPDATE memberships SET role = 'write' WHERE user_id = 2",
+            true,
+        );
+        moves("DELETE FROM memberships WHERE user_id = 2", true);
+        moves(
+            "INSERT INTO apps (account_id, name, created_ms) VALUES (1, 'a', 0)",
+            false,
+        );
+        moves("DELETE FROM users WHERE id = 2", true);
+    }
+
+    /// A cached grant is answered only until the generation moves on:
+    /// another process's revocation through the same file is seen at once.
+    #[test]
+    fn a_revocation_by_another_connection_ends_a_cached_grant() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        let writer = Connection::open(&path).unwrap();
+        super::super::migrations::run(&writer).unwrap();
+        let token = shiplog_domain::token::hash_token("a-token-0123456789");
+        writer
+            .execute_batch("INSERT INTO users (id, name, created_ms) VALUES (1, 'jdoe', 0)")
+            .unwrap();
+        writer
+            .execute(
+                "INSERT INTO tokens (user_id, hash, created_ms, scope) VALUES (1, ?1, 0, 'write')",
+                [&token.0[..]],
+            )
+            .unwrap();
+        let reader = Connection::open(&path).unwrap();
+        let cache = AuthCache::new();
+        let first = authorize(&reader, &cache, token, "jdoe").unwrap();
+        assert!(matches!(first, Access::Granted { .. }), "{first:?}");
+        assert_eq!(cache.len(), 1);
+        assert_eq!(authorize(&reader, &cache, token, "jdoe").unwrap(), first);
+        writer
+            .execute_batch("UPDATE tokens SET revoked_ms = 1")
+            .unwrap();
+        assert_eq!(
+            authorize(&reader, &cache, token, "jdoe").unwrap(),
+            Access::Unauthenticated
         );
     }
 }

@@ -33,8 +33,8 @@ use shiplog_store::members::{Member, MemberSet};
 use shiplog_store::signal::ChangeSignal;
 use shiplog_store::webhooks::{self, Attempt, AttemptRow, Claimed, Webhook, WebhookConfig};
 use shiplog_store::{
-    Access, Account, CommitStory, Lineage, PoolStatus, Result, Store, StoreError, TokenInfo, reads,
-    write,
+    Access, Account, AuthCache, CommitStory, Lineage, PoolStatus, Result, Store, StoreError,
+    TokenInfo, reads, write,
 };
 use shiplog_store::{IdempotencyKey, Keyed};
 use shiplog_store::{cdevents, dora, hooks, members, retention, sessions};
@@ -58,6 +58,7 @@ pub struct SqliteStore {
     signal: ChangeSignal,
     readers: Readers,
     marker_secret: Vec<u8>,
+    auth_cache: AuthCache,
     stop_checkpoints: Arc<AtomicBool>,
     checkpointer: Option<std::thread::JoinHandle<()>>,
 }
@@ -157,6 +158,7 @@ impl SqliteStore {
             signal,
             readers: Readers::new(readers, move || connect(&reader_path, false)),
             marker_secret,
+            auth_cache: AuthCache::new(),
             stop_checkpoints: stop,
         })
     }
@@ -235,7 +237,7 @@ impl Store for SqliteStore {
 
     async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access> {
         self.readers
-            .read(|conn| auth::authorize(conn, token, account))
+            .read(|conn| auth::authorize(conn, &self.auth_cache, token, account))
     }
 
     async fn user_count(&self) -> Result<u64> {

@@ -6,6 +6,7 @@
 //! and enforce the domain's rules atomically (conditional updates, unique
 //! indexes), so they hold across concurrent writers.
 
+pub mod auth_cache;
 pub mod cdevents;
 pub mod columns;
 pub mod constraints;
@@ -32,6 +33,7 @@ use shiplog_domain::{
     Actor, Change, Event, EventFilter, Level, PageRequest, ResourceName, Timestamp,
 };
 
+pub use auth_cache::AuthCache;
 pub use error::StoreError;
 pub use idempotency::{IdempotencyKey, Keyed};
 
@@ -120,7 +122,8 @@ pub trait Store: Send + Sync + 'static {
     async fn marker_secret(&self) -> Result<Vec<u8>>;
 
     /// Resolves a token, the account a request names and what the token
-    /// may do there, in one query.
+    /// may do there, in one query, or from an [`AuthCache`] while nothing
+    /// it is authorised by has changed, on this instance or any other.
     async fn authorize(&self, token: TokenHash, account: &str) -> Result<Access>;
     async fn user_count(&self) -> Result<u64>;
     /// Creates a user (and its account); `AlreadyExists` if taken.

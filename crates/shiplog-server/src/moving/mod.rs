@@ -23,8 +23,10 @@ use schema::{Plan, quoted, source_tables, target_columns};
 use values::{Tally, Value, read_back};
 
 /// Tables the copy leaves alone: each side keeps its own record of the
-/// migrations applied; SQLite's own bookkeeping is not data.
-const NOT_COPIED: &[&str] = &["schema_migrations", "sqlite_sequence"];
+/// migrations applied and its own generation of what tokens are authorised
+/// by (the copy's writes move the target's on); SQLite's own bookkeeping is
+/// not data.
+const NOT_COPIED: &[&str] = &["schema_migrations", "auth_generation", "sqlite_sequence"];
 /// A row of `settings` a target may hold before the copy: the schema's
 /// creation makes a marker secret, which the source's replaces.
 const SETTINGS: &str = "settings";

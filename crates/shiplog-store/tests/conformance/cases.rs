@@ -1,12 +1,13 @@
 //! The cases of the conformance suite, written against the `Store` trait only.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use shiplog_domain::Timestamp;
 use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{NewApp, NewEnv};
-use shiplog_domain::token::hash_token;
+use shiplog_domain::token::{TokenHash, hash_token};
 use shiplog_domain::{Actor, Change, ChangeKind, Level};
 use shiplog_domain::{
     BuildStatus, DomainError, Event, EventFilter, EventType, Order, PageRequest, ResourceName,
@@ -881,6 +882,126 @@ pub async fn a_members_level_is_the_lower_of_its_role_and_its_tokens_scope(store
     assert_eq!(level_of(tokens[2]).await, None);
     assert!(store.list_members(&jdoe).await.unwrap().is_empty());
     assert!(store.remove_member(&jdoe, "ci").await.is_err());
+}
+
+/// Asks until the answer is `expected`, for up to `within` (once when
+/// zero): how long a change made elsewhere may take to be seen.
+async fn authorized_within(
+    store: &dyn Store,
+    token: TokenHash,
+    account: &str,
+    within: Duration,
+    expected: &Access,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let access = store.authorize(token, account).await.unwrap();
+        if access == *expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {access:?} after {within:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Asked again with nothing changed (from the cache where there is one),
+/// every kind of answer is the same.
+pub async fn an_unchanged_authorisation_is_answered_alike(store: Arc<dyn Store>) {
+    account(&*store, "jdoe").await;
+    account(&*store, "other").await;
+    let token = hash_token("token-of-jdoe-0123456789");
+    for (token, account) in [
+        (token, "jdoe"),
+        (token, "other"),
+        (token, "nobody"),
+        (hash_token("wrong"), "jdoe"),
+    ] {
+        let first = store.authorize(token, account).await.unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                store.authorize(token, account).await.unwrap(),
+                first,
+                "{account}"
+            );
+        }
+    }
+}
+
+/// A token revoked through another store on the same database (another
+/// process, or another instance) is refused by the first store at once,
+/// though it had just authorised it.
+pub async fn a_token_revoked_through_another_store_stops_working_at_once(
+    store: Arc<dyn Store>,
+    other: Arc<dyn Store>,
+    delivery: Duration,
+) {
+    account(&*store, "jdoe").await;
+    let second = hash_token("a-second-token-0123456789");
+    let info = store
+        .add_token("jdoe", second, Some("ci"), Level::Write)
+        .await
+        .unwrap();
+    let granted = store.authorize(second, "jdoe").await.unwrap();
+    assert!(matches!(granted, Access::Granted { .. }), "{granted:?}");
+    assert_eq!(store.authorize(second, "jdoe").await.unwrap(), granted);
+
+    other.revoke_token("jdoe", info.id).await.unwrap();
+    authorized_within(&*store, second, "jdoe", delivery, &Access::Unauthenticated).await;
+    assert!(matches!(
+        store
+            .authorize(hash_token("token-of-jdoe-0123456789"), "jdoe")
+            .await
+            .unwrap(),
+        Access::Granted { .. }
+    ));
+}
+
+/// A member's role lowered, then its membership removed, through another
+/// store on the same database: the first store answers the new level, then
+/// denies, at once.
+pub async fn a_role_lowered_or_removed_through_another_store_takes_effect_at_once(
+    store: Arc<dyn Store>,
+    other: Arc<dyn Store>,
+    delivery: Duration,
+) {
+    let jdoe = account(&*store, "jdoe").await;
+    let ci = account(&*store, "ci").await;
+    let token = hash_token("token-of-ci-0123456789");
+    store.set_member(&jdoe, "ci", Level::Admin).await.unwrap();
+    let at = |level| Access::Granted {
+        account: jdoe.account.clone(),
+        actor: ci.actor.clone(),
+        level,
+    };
+    assert_eq!(
+        store.authorize(token, "jdoe").await.unwrap(),
+        at(Level::Admin)
+    );
+    assert_eq!(
+        store.authorize(token, "jdoe").await.unwrap(),
+        at(Level::Admin)
+    );
+
+    other.set_member(&jdoe, "ci", Level::Read).await.unwrap();
+    authorized_within(&*store, token, "jdoe", delivery, &at(Level::Read)).await;
+    assert_eq!(
+        store.authorize(token, "jdoe").await.unwrap(),
+        at(Level::Read)
+    );
+
+    other.remove_member(&jdoe, "ci").await.unwrap();
+    authorized_within(&*store, token, "jdoe", delivery, &Access::Denied).await;
+    // Its own account is untouched.
+    assert!(matches!(
+        store.authorize(token, "ci").await.unwrap(),
+        Access::Granted {
+            level: Level::Admin,
+            ..
+        }
+    ));
 }
 
 pub async fn a_refused_write_changes_nothing(store: Arc<dyn Store>) {

@@ -5,7 +5,9 @@
 
 mod cases;
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use shiplog_store::Store;
 use shiplog_store_postgres::PostgresStore;
@@ -16,37 +18,75 @@ use tempfile::TempDir;
 /// A store and whatever keeps its database alive.
 pub struct Fixture {
     pub store: Arc<dyn Store>,
+    /// Opens another store on the same database, as another process or
+    /// instance would.
+    reopen: Reopen,
     _dir: Option<TempDir>,
     _database: Option<TempDatabase>,
 }
 
+enum Reopen {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Fixture {
+    /// A second store on the fixture's database, sharing nothing else with
+    /// the first, and how long a change it commits may take to reach the
+    /// first store's cache of authorisations: at once on SQLite, where the
+    /// first reads the database's generation; on PostgreSQL the
+    /// notification's delivery, milliseconds (allowed 2 s here).
+    pub async fn another(&self) -> (Arc<dyn Store>, Duration) {
+        match &self.reopen {
+            Reopen::Sqlite(path) => (
+                Arc::new(SqliteStore::open(path).await.expect("open SQLite again")),
+                Duration::ZERO,
+            ),
+            Reopen::Postgres(url) => (
+                Arc::new(
+                    PostgresStore::open(url)
+                        .await
+                        .expect("open PostgreSQL again"),
+                ),
+                Duration::from_secs(2),
+            ),
+        }
+    }
+}
+
 async fn sqlite() -> Option<Fixture> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(
-        SqliteStore::open(&dir.path().join("conformance.db"))
-            .await
-            .expect("open SQLite"),
-    );
+    let path = dir.path().join("conformance.db");
+    let store = Arc::new(SqliteStore::open(&path).await.expect("open SQLite"));
     Some(Fixture {
         store,
+        reopen: Reopen::Sqlite(path),
         _dir: Some(dir),
         _database: None,
     })
 }
 
-/// A store on a fresh PostgreSQL database, when a server is configured.
+/// A store on a fresh PostgreSQL database, when a server is configured,
+/// once it hears the other instances (and so caches authorisations).
 async fn postgres() -> Option<Fixture> {
     let server = postgres_server_url()?;
     let database = TempDatabase::create(&server)
         .await
         .expect("create a PostgreSQL test database");
-    let store = Arc::new(
-        PostgresStore::open(&database.url)
-            .await
-            .expect("open PostgreSQL"),
-    );
+    let store = PostgresStore::open(&database.url)
+        .await
+        .expect("open PostgreSQL");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !store.listening() {
+        assert!(
+            Instant::now() < deadline,
+            "the store never started listening"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     Some(Fixture {
-        store,
+        store: Arc::new(store),
+        reopen: Reopen::Postgres(database.url.clone()),
         _dir: None,
         _database: Some(database),
     })
@@ -106,7 +146,12 @@ fn both_backends_have_the_same_migration_versions() {
 }
 
 macro_rules! conformance {
-    ($backend:ident, $fixture:path, [$($case:ident),+ $(,)?]) => {
+    (
+        $backend:ident,
+        $fixture:path,
+        [$($case:ident),+ $(,)?],
+        [$($shared:ident),+ $(,)?]
+    ) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,12 +160,20 @@ macro_rules! conformance {
                     crate::cases::$case(fixture.store.clone()).await;
                 }
             )+
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $shared() {
+                    let Some(fixture) = $fixture().await else { return };
+                    let (other, delivery) = fixture.another().await;
+                    crate::cases::$shared(fixture.store.clone(), other, delivery).await;
+                }
+            )+
         }
     };
 }
 
-/// Expands `$macro!($args, [every case])`, so that the list of cases is
-/// written once for all backends.
+/// Expands `$macro!($args, [every case], [every case of two stores on one
+/// database])`, so that the list of cases is written once for all backends.
 macro_rules! with_every_case {
     ($macro:ident!($($args:tt)*)) => {
         $macro!($($args)*, [
@@ -149,6 +202,10 @@ macro_rules! with_every_case {
             dora_facts_follow_the_write_path,
             dora_scope_is_the_production_envs_unless_one_is_named,
             a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its_window,
+            an_unchanged_authorisation_is_answered_alike,
+        ], [
+            a_token_revoked_through_another_store_stops_working_at_once,
+            a_role_lowered_or_removed_through_another_store_takes_effect_at_once,
         ]);
     };
 }
