@@ -76,16 +76,20 @@ impl Drop for SqliteStore {
 
 /// How often the WAL is copied back into the database.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
-/// WAL frames (pages) past which the checkpointer resets the WAL even if it
-/// must briefly hold the writer back: about 64 MiB.
+/// WAL frames (pages) past which the checkpointer restarts the WAL even if
+/// it must briefly hold the writer back: about 64 MiB.
 const WAL_RESET_FRAMES: i64 = 16 * 1024;
 
 /// Checkpoints the WAL in the background, off the writer's path. A passive
 /// checkpoint waits for no one: it copies what no reader still needs while
-/// the writer keeps committing. Under endless writes it never catches up, so
-/// past a size the WAL is truncated, which waits for the writer's current
-/// batch and holds the next one back for the copy; and once more on the way
-/// out, so the next start finds no WAL to recover.
+/// the writer keeps committing. Under endless writes the WAL then never
+/// starts over, so past a size the checkpointer restarts it, which waits
+/// for the writer's current batch and holds the next one back for the copy
+/// of what the passive checkpoint missed. Restarting rather than truncating
+/// keeps the file's blocks, so commits overwrite them instead of growing
+/// the file, and their fdatasync has no new blocks or size to record (the
+/// writer's `journal_size_limit` trims a WAL that grew past 64 MiB). On the
+/// way out the WAL is truncated, so the next start finds none to recover.
 fn checkpoints(conn: Connection, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     let checkpoint = move |mode: &str| -> rusqlite::Result<i64> {
         conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
@@ -100,7 +104,7 @@ fn checkpoints(conn: Connection, stop: Arc<AtomicBool>) -> std::thread::JoinHand
             }
             let frames = checkpoint("PASSIVE");
             let result = match frames {
-                Ok(frames) if frames > WAL_RESET_FRAMES => checkpoint("TRUNCATE"),
+                Ok(frames) if frames > WAL_RESET_FRAMES => checkpoint("RESTART"),
                 other => other,
             };
             if let Err(err) = result {
@@ -141,7 +145,7 @@ impl SqliteStore {
         writer
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0; \
-                 PRAGMA temp_store = MEMORY;",
+                 PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;",
             )
             .map_err(config_error)?;
         let marker_secret = migrations::run(&writer)?;
