@@ -2,6 +2,7 @@
 //! answers like shiplog but stores nothing, and the runner that drives both
 //! side by side and writes the report.
 
+pub mod disk;
 pub mod dora;
 pub mod floor;
 pub mod histogram;
