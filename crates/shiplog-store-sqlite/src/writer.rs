@@ -87,21 +87,13 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Job>, signal: ChangeSi
             }
         }
         metrics::histogram!("shiplog_writer_batch_size").record(batch.len() as f64);
-        if let Err(err) = run_cached(&conn, "BEGIN IMMEDIATE") {
-            let failure = unavailable(&err);
-            for job in batch.drain(..) {
-                let (_, reply) = job(None);
-                reply(Err(failure.clone()));
-            }
-            let _ = conn.execute_batch("ROLLBACK");
-            continue;
-        }
         // Changes past this id are the batch's, queued for the webhooks
         // once before the commit.
-        let last_change = match conn
-            .prepare_cached(webhooks::LAST_CHANGE_ID)
-            .and_then(|mut statement| statement.query_row([], |row| row.get::<_, i64>(0)))
-        {
+        let begun = run_cached(&conn, "BEGIN IMMEDIATE").and_then(|_| {
+            conn.prepare_cached(webhooks::LAST_CHANGE_ID)?
+                .query_row([], |row| row.get::<_, i64>(0))
+        });
+        let last_change = match begun {
             Ok(id) => id,
             Err(err) => {
                 let failure = unavailable(&err);
