@@ -21,10 +21,24 @@ use crate::Access;
 /// requests cannot make it grow or make eviction a cost of its own.
 pub const CAPACITY: usize = 10_000;
 
-/// What tokens may do on accounts, by (token, account name).
+/// What tokens may do on accounts: per token, its accounts' answers (a
+/// token is used on one account or a few, so a lookup compares names
+/// instead of building a key), and how many answers are held.
 #[derive(Default)]
 pub struct AuthCache {
-    entries: Mutex<HashMap<(TokenHash, String), (u64, Access)>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_token: HashMap<TokenHash, Vec<Entry>>,
+    len: usize,
+}
+
+struct Entry {
+    account: String,
+    generation: u64,
+    access: Access,
 }
 
 impl AuthCache {
@@ -32,13 +46,19 @@ impl AuthCache {
         AuthCache::default()
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The answer stored for the token and account at exactly `generation`.
     pub fn get(&self, token: &TokenHash, account: &str, generation: u64) -> Option<Access> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(&(*token, account.to_owned())) {
-            Some((stored, access)) if *stored == generation => Some(access.clone()),
-            _ => None,
-        }
+        let entries = self.lock();
+        entries
+            .by_token
+            .get(token)?
+            .iter()
+            .find(|e| e.account == account && e.generation == generation)
+            .map(|e| e.access.clone())
     }
 
     /// Remembers an answer looked up at `generation` (read before the
@@ -48,17 +68,34 @@ impl AuthCache {
         if !matches!(access, Access::Granted { .. }) {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (token, account.to_owned());
-        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
-            entries.clear();
+        let mut entries = self.lock();
+        let held = entries
+            .by_token
+            .get(&token)
+            .is_some_and(|list| list.iter().any(|e| e.account == account));
+        if entries.len >= CAPACITY && !held {
+            *entries = Entries::default();
         }
-        entries.insert(key, (generation, access.clone()));
+        let list = entries.by_token.entry(token).or_default();
+        match list.iter_mut().find(|e| e.account == account) {
+            Some(entry) => {
+                entry.generation = generation;
+                entry.access = access.clone();
+            }
+            None => {
+                list.push(Entry {
+                    account: account.to_owned(),
+                    generation,
+                    access: access.clone(),
+                });
+                entries.len += 1;
+            }
+        }
     }
 
     /// Entries held now.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.lock().len
     }
 
     pub fn is_empty(&self) -> bool {
