@@ -3,7 +3,7 @@
 
 use shiplog_domain::{Event, EventFilter, EventType, Order, PageRequest};
 use shiplog_store::Result;
-use shiplog_store::columns::{AppRow, EVENT_COLUMNS};
+use shiplog_store::columns::{AppRow, EVENT_COLUMNS, ListedApp};
 use shiplog_store::pages;
 use sqlx::{PgConnection, QueryBuilder};
 
@@ -17,14 +17,16 @@ pub async fn latest(
     env: Option<&str>,
 ) -> Result<Option<Event>> {
     let (filter, page) = pages::newest(event_type, env);
-    Ok(list(conn, app, &filter, &page, 1).await?.pop())
+    Ok(list(conn, ListedApp::Found(app), &filter, &page, 1)
+        .await?
+        .pop())
 }
 
 /// One page of `app`'s events: at most `fetch` rows after the page's key.
 /// Filters are compiled with bound values only.
 pub async fn list(
     conn: &mut PgConnection,
-    app: &AppRow,
+    app: ListedApp<'_>,
     filter: &EventFilter,
     page: &PageRequest<i64>,
     fetch: usize,
@@ -32,7 +34,19 @@ pub async fn list(
     let mut query = QueryBuilder::new(format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE app_id = "
     ));
-    query.push_bind(app.id);
+    match app {
+        ListedApp::Found(app) => {
+            query.push_bind(app.id);
+        }
+        ListedApp::Named { account_id, name } => {
+            query
+                .push("(SELECT id FROM apps WHERE account_id = ")
+                .push_bind(account_id)
+                .push(" AND name = ")
+                .push_bind(name.to_owned())
+                .push(")");
+        }
+    }
     if let Some(branch) = &filter.branch {
         query.push(" AND branch = ").push_bind(branch.clone());
     }
@@ -56,5 +70,5 @@ pub async fn list(
         Order::Desc => " ORDER BY id DESC LIMIT ",
     });
     query.push_bind(fetch as i64);
-    events(conn, &app.name, query.build()).await
+    events(conn, app.name(), query.build()).await
 }

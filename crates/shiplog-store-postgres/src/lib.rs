@@ -32,6 +32,7 @@ use shiplog_api::hooks::{CdeventOut, DeliveryOut};
 use shiplog_domain::{Actor, Change};
 use shiplog_ingest::cdevents::incoming::Incoming;
 use shiplog_ingest::{Delivery, Provider};
+use shiplog_store::columns::ListedApp;
 use shiplog_store::constraints::Unique;
 use shiplog_store::members::{Member, MemberSet};
 use shiplog_store::signal::ChangeSignal;
@@ -829,13 +830,25 @@ impl Store for PostgresStore {
     ) -> Result<Vec<Event>> {
         bounded(async {
             let mut conn = self.conn().await?;
+            if filter.env.is_none() {
+                let named = ListedApp::Named {
+                    account_id: account.id,
+                    name: app,
+                };
+                let events =
+                    events::list(&mut conn, named, filter, page, page.fetch_limit()).await?;
+                if !events.is_empty() {
+                    return Ok(events);
+                }
+            }
             let app = apps::find_app(&mut conn, account, app).await?;
             if let Some(env) = &filter.env
                 && !apps::app_has_env(&mut conn, &app, env).await?
             {
                 return Err(StoreError::not_found(format!("Env {env}")));
             }
-            events::list(&mut conn, &app, filter, page, page.fetch_limit()).await
+            let found = ListedApp::Found(&app);
+            events::list(&mut conn, found, filter, page, page.fetch_limit()).await
         })
         .await
     }

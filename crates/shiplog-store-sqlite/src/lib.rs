@@ -27,6 +27,7 @@ use shiplog_api::hooks::{CdeventOut, DeliveryOut};
 use shiplog_domain::{Actor, Change};
 use shiplog_ingest::cdevents::incoming::Incoming;
 use shiplog_ingest::{Delivery, Provider};
+use shiplog_store::columns::ListedApp;
 use shiplog_store::constraints::Unique;
 use shiplog_store::db::run_ready;
 use shiplog_store::members::{Member, MemberSet};
@@ -717,13 +718,29 @@ impl Store for SqliteStore {
         page: &PageRequest<i64>,
     ) -> Result<Vec<Event>> {
         self.readers.read(|conn| {
+            if filter.env.is_none() {
+                let named = ListedApp::Named {
+                    account_id: account.id,
+                    name: app,
+                };
+                let events = events::list(conn, named, filter, page, page.fetch_limit())?;
+                if !events.is_empty() {
+                    return Ok(events);
+                }
+            }
             let app = apps::find_app(conn, account, app)?;
             if let Some(env) = &filter.env
                 && !apps::app_has_env(conn, &app, env)?
             {
                 return Err(StoreError::not_found(format!("Env {env}")));
             }
-            events::list(conn, &app, filter, page, page.fetch_limit())
+            events::list(
+                conn,
+                ListedApp::Found(&app),
+                filter,
+                page,
+                page.fetch_limit(),
+            )
         })
     }
     async fn create_session(

@@ -22,6 +22,26 @@ pub const EVENT_COLUMNS: &str = "id, event_type, event_time_ms, author_name, aut
      deployment_end_ms, hotfix, incident_status, incident_start_ms, incident_end_ms, \
      caused_by_event_id, severity, title, url";
 
+/// The app a listing reads: one already found, or one named in an account
+/// and found by the listing's own query, so that a page costs one query.
+/// An empty page of a named app says nothing about whether the app exists:
+/// the caller finds it then, to answer 404 or the empty page.
+#[derive(Debug, Clone, Copy)]
+pub enum ListedApp<'a> {
+    Found(&'a AppRow),
+    Named { account_id: i64, name: &'a str },
+}
+
+impl ListedApp<'_> {
+    /// The app's name, which every listed event carries.
+    pub fn name(&self) -> &str {
+        match self {
+            ListedApp::Found(app) => &app.name,
+            ListedApp::Named { name, .. } => name,
+        }
+    }
+}
+
 /// The identity of an app, as the event queries need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppRow {
