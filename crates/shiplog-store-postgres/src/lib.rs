@@ -830,6 +830,8 @@ impl Store for PostgresStore {
     ) -> Result<Vec<Event>> {
         bounded(async {
             let mut conn = self.conn().await?;
+            // A name no app can have is 404 before any query sees it.
+            shiplog_store::known_name("App", app)?;
             if filter.env.is_none() {
                 let named = ListedApp::Named {
                     account_id: account.id,

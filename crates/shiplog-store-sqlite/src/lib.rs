@@ -718,6 +718,8 @@ impl Store for SqliteStore {
         page: &PageRequest<i64>,
     ) -> Result<Vec<Event>> {
         self.readers.read(|conn| {
+            // A name no app can have is 404 before any query sees it.
+            shiplog_store::known_name("App", app)?;
             if filter.env.is_none() {
                 let named = ListedApp::Named {
                     account_id: account.id,
