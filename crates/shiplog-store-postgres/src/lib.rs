@@ -828,10 +828,10 @@ impl Store for PostgresStore {
         filter: &EventFilter,
         page: &PageRequest<i64>,
     ) -> Result<Vec<Event>> {
+        // A name no app can have is 404 before any query (or connection).
+        shiplog_store::known_name("App", app)?;
         bounded(async {
             let mut conn = self.conn().await?;
-            // A name no app can have is 404 before any query sees it.
-            shiplog_store::known_name("App", app)?;
             if filter.env.is_none() {
                 let named = ListedApp::Named {
                     account_id: account.id,

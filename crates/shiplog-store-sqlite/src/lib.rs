@@ -717,9 +717,9 @@ impl Store for SqliteStore {
         filter: &EventFilter,
         page: &PageRequest<i64>,
     ) -> Result<Vec<Event>> {
+        // A name no app can have is 404 before any query (or connection).
+        shiplog_store::known_name("App", app)?;
         self.readers.read(|conn| {
-            // A name no app can have is 404 before any query sees it.
-            shiplog_store::known_name("App", app)?;
             if filter.env.is_none() {
                 let named = ListedApp::Named {
                     account_id: account.id,
