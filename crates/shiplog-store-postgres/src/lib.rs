@@ -7,6 +7,7 @@
 
 mod apps;
 mod auth;
+mod batch;
 mod events;
 mod migrations;
 pub mod testing;
@@ -467,9 +468,8 @@ impl Store for PostgresStore {
     ) -> Result<Keyed<i64>> {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
-            .write(move |conn| {
+            .write_events(move |mut tx| {
                 Box::pin(async move {
-                    let mut tx = PgConn(conn);
                     write::create_event_keyed(&mut tx, &account, &actor, &app, event, key.as_ref())
                         .await
                 })
@@ -488,9 +488,8 @@ impl Store for PostgresStore {
     ) -> Result<Keyed<Event>> {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
-            .write(move |conn| {
+            .write_events(move |mut tx| {
                 Box::pin(async move {
-                    let mut tx = PgConn(conn);
                     let update = &update;
                     write::update_event_keyed(
                         &mut tx,

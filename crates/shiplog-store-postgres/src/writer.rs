@@ -2,7 +2,8 @@
 //!
 //! Writes wait in a bounded queue; one task takes all that wait, runs each in
 //! its own savepoint of one transaction and commits once, answering each
-//! write only after the commit. Every write transaction first takes a
+//! write only after the commit. Event writes share what they hold
+//! ([`Held`]), written before any other write runs and before the commit. Every write transaction first takes a
 //! transaction-level advisory lock, so the writers of all instances commit
 //! one batch at a time and event ids (from a sequence) increase in commit
 //! order: a reader that has seen id N will never later find a smaller new id.
@@ -17,6 +18,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db_error;
+use crate::batch::{BatchConn, Held};
 use crate::tx::PgConn;
 use shiplog_store::signal::ChangeSignal;
 use shiplog_store::{Result, StoreError, webhooks};
@@ -36,10 +38,21 @@ pub const CHANGES_CHANNEL: &str = "shiplog_changes";
 
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
-/// A job runs its work on the connection it is given or, given none, fails
+/// A job runs its work in the batch it is given or, given none, fails
 /// without running.
-type Job =
-    Box<dyn for<'c> FnOnce(Option<&'c mut PgConnection>) -> BoxFuture<'c, (bool, Reply)> + Send>;
+type Run = Box<dyn for<'c> FnOnce(Option<&'c mut Batch>) -> BoxFuture<'c, (bool, Reply)> + Send>;
+
+struct Job {
+    /// Whether the job runs on a [`BatchConn`], sharing what the batch holds.
+    event_write: bool,
+    run: Run,
+}
+
+/// The open transaction of a batch, with what its event writes hold.
+pub struct Batch {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    held: Held,
+}
 
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
@@ -59,11 +72,35 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
+        self.submit(false, move |batch| work(&mut batch.tx)).await
+    }
+
+    /// Runs the event write `work` in the next transaction, on a connection
+    /// that holds its appended rows for the batch; answers once committed.
+    pub async fn write_events<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(BatchConn<'c>) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.submit(true, move |batch| {
+            work(BatchConn {
+                conn: &mut batch.tx,
+                held: &mut batch.held,
+            })
+        })
+        .await
+    }
+
+    async fn submit<T, F>(&self, event_write: bool, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Batch) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
         let (sender, receiver) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let run: Run = Box::new(move |batch| {
             Box::pin(async move {
-                let result = match conn {
-                    Some(conn) => AssertUnwindSafe(work(conn))
+                let result = match batch {
+                    Some(batch) => AssertUnwindSafe(work(batch))
                         .catch_unwind()
                         .await
                         .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into()))),
@@ -78,6 +115,7 @@ impl Writer {
                 (ok, reply)
             })
         });
+        let job = Job { event_write, run };
         self.jobs.try_send(job).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
             mpsc::error::TrySendError::Closed(_) => {
@@ -116,41 +154,63 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>, signal: ChangeSign
 ///
 /// Round trips are what a batch costs here, so the savepoint statements
 /// between two jobs travel together (`RELEASE …; SAVEPOINT …` in one simple
-/// query), the first savepoint travels with the write lock, and a lone job
-/// runs without one: its failure rolls back the transaction, which holds
-/// nothing else.
+/// query), the first savepoint travels with the write lock, a lone job
+/// runs without one (its failure rolls back the transaction, which holds
+/// nothing else), and the rows event writes append are written together.
 async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
     let lone = jobs.len() == 1;
-    let (mut tx, last_change) = match begin(pool, !lone).await {
+    let (tx, last_change) = match begin(pool, !lone).await {
         Ok(begun) => begun,
         Err(err) => {
             for job in jobs {
-                let (_, reply) = job(None).await;
+                let (_, reply) = (job.run)(None).await;
                 reply(Err(err.clone()));
             }
             return false;
         }
+    };
+    let mut batch = Batch {
+        tx,
+        held: Held::default(),
     };
     let mut any_ok = false;
     let mut replies = Vec::with_capacity(jobs.len());
     let count = jobs.len();
     // Whether the savepoint `job` is set for the next job.
     let mut savepoint = !lone;
-    for (index, job) in jobs.into_iter().enumerate() {
+    let mut jobs = jobs.into_iter().enumerate();
+    while let Some((index, job)) = jobs.next() {
         if !lone && !savepoint {
             // A job whose failure could not be undone alone does not run.
-            let (_, reply) = job(None).await;
+            let (_, reply) = (job.run)(None).await;
             replies.push(reply);
-            savepoint = (&mut *tx).execute("SAVEPOINT job").await.is_ok();
+            savepoint = (&mut *batch.tx).execute("SAVEPOINT job").await.is_ok();
             continue;
         }
-        let (ok, reply) = job(Some(&mut *tx)).await;
+        if !job.event_write
+            && let Err(err) = batch.held.write(&mut batch.tx).await
+        {
+            // The rows of writes already run are not stored: none is kept.
+            tracing::error!(error = %err, "writing a batch's appended rows failed");
+            replies.push((job.run)(None).await.1);
+            for (_, job) in jobs {
+                replies.push((job.run)(None).await.1);
+            }
+            abandon(batch, replies).await;
+            return false;
+        }
+        let mark = batch.held.mark();
+        let (ok, reply) = (job.run)(Some(&mut batch)).await;
         any_ok |= ok;
         replies.push(reply);
+        if !ok {
+            // Its savepoint is rolled back below; so are the rows it held.
+            batch.held.undo_to(mark);
+        }
         if lone {
             if !ok {
                 // Nothing of the transaction is to be kept.
-                let _ = tx.rollback().await;
+                let _ = batch.tx.rollback().await;
                 for reply in replies {
                     reply(Ok(()));
                 }
@@ -169,7 +229,7 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
             (false, _) => Some("ROLLBACK TO SAVEPOINT job"),
         };
         if let Some(end) = end
-            && let Err(err) = (&mut *tx).execute(end).await
+            && let Err(err) = (&mut *batch.tx).execute(end).await
         {
             tracing::warn!(error = %err, "ending a savepoint failed");
             savepoint = false;
@@ -177,33 +237,43 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
     }
     if any_ok {
         // The outbox is derived from the batch's changes, in its
-        // transaction: if queueing fails, nothing is acknowledged.
-        if let Err(err) = webhooks::enqueue_since(&mut PgConn(&mut tx), last_change).await {
-            tracing::error!(error = %err, "queueing a batch's changes for the webhooks failed");
-            let _ = tx.rollback().await;
-            for reply in replies {
-                reply(Err(StoreError::Unavailable(
-                    "a write batch was rolled back".into(),
-                )));
-            }
+        // transaction: if writing or queueing them fails, nothing is
+        // acknowledged.
+        let queued = match batch.held.write(&mut batch.tx).await {
+            Ok(()) => webhooks::enqueue_since(&mut PgConn(&mut batch.tx), last_change).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = queued {
+            tracing::error!(error = %err, "storing or queueing a batch's changes failed");
+            abandon(batch, replies).await;
             return false;
         }
         // Delivered to the listeners of every instance when, and only if,
         // the transaction commits.
         let notify = sqlx::query("SELECT pg_notify($1, '')")
             .bind(CHANGES_CHANNEL)
-            .execute(&mut *tx)
+            .execute(&mut *batch.tx)
             .await;
         if let Err(err) = notify {
             tracing::warn!(error = %err, "notifying the other instances failed");
         }
     }
-    let commit = tx.commit().await.map_err(db_error);
+    let commit = batch.tx.commit().await.map_err(db_error);
     let committed = any_ok && commit.is_ok();
     for reply in replies {
         reply(commit.clone());
     }
     committed
+}
+
+/// Rolls a batch back and answers each of its writes that it was not kept.
+async fn abandon(batch: Batch, replies: Vec<Reply>) {
+    let _ = batch.tx.rollback().await;
+    for reply in replies {
+        reply(Err(StoreError::Unavailable(
+            "a write batch was rolled back".into(),
+        )));
+    }
 }
 
 /// Opens the batch's transaction, takes the write lock and reads the last

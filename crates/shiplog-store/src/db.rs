@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use futures_util::FutureExt;
 use shiplog_domain::Event;
 
+use crate::append::Append;
 use crate::columns::{AppRow, ChangeRow, Columns, SqlValue};
 use crate::{Account, Result, StoreError};
 
@@ -47,6 +48,12 @@ pub trait WriteTx: Db {
     async fn insert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<i64>;
     /// Runs a statement and answers the rows it changed.
     async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64>;
+    /// Appends a row to a table no statement of this transaction reads
+    /// back (see [`crate::append`]). A backend may hold the row and write
+    /// it just before the commit; until then no error of it shows here.
+    async fn append(&mut self, table: Append, values: Vec<SqlValue>) -> Result<()> {
+        self.execute(table.insert_sql(), values).await.map(|_| ())
+    }
 }
 
 /// Runs a read or write on a backend whose calls complete synchronously

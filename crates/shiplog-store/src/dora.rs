@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use shiplog_domain::dora::{self, Deployment, EnvInfo, Incident, is_deployment};
 use shiplog_domain::{DeploymentStatus, Event, EventFields, EventType, Timestamp};
 
+use crate::append::Append;
 use crate::columns::{AppRow, Columns, SqlValue, env_lists};
 use crate::db::{Db, WriteTx};
 use crate::reads::load_event;
@@ -48,7 +49,7 @@ pub async fn on_created<T: WriteTx>(
                     commit.as_str().into(),
                     event.event_time.millis().into(),
                 ];
-                tx.execute(INSERT_COMMIT, values).await?;
+                tx.append(Append::Commit, values).await?;
             }
             Ok(())
         }
@@ -198,11 +199,6 @@ async fn release_values<T: WriteTx>(
         SqlValue::Int(build_start.map(Timestamp::millis)),
     ])
 }
-
-/// The first PUSH or PULLREQUEST of a commit: (app id, commit id, time).
-/// Ids increase, so the first row written is the one with the lowest id.
-const INSERT_COMMIT: &str = "INSERT INTO dora_commits (app_id, commit_id, first_seen_ms) \
-     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
 /// A deployment: (event id, account id, app id, env, end, ok, hotfix,
 /// release version, release id, commit id, commit time, build start).

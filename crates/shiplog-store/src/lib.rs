@@ -6,6 +6,7 @@
 //! and enforce the domain's rules atomically (conditional updates, unique
 //! indexes), so they hold across concurrent writers.
 
+pub mod append;
 pub mod auth_cache;
 pub mod cdevents;
 pub mod columns;

@@ -26,12 +26,6 @@ macro_rules! role_on_account {
 }
 pub(crate) use role_on_account;
 
-/// Records a change: (account id, app id, event id, at, kind, actor,
-/// fields).
-pub const INSERT_CHANGE: &str = "INSERT INTO changes \
-     (account_id, app_id, event_id, at_ms, kind, actor, fields) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
 /// The updates of some events after a change id, oldest first: (`apps`
 /// app ids, `events` event ids, after). Served by the index on (app id,
 /// event id, id).

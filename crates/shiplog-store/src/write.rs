@@ -14,6 +14,7 @@ use shiplog_domain::{
     Actor, ChangeKind, DomainError, Event, EventFields, EventType, NewChange, Timestamp,
 };
 
+use crate::append::Append;
 use crate::columns::{AppRow, SqlValue, event_values, list_to_json, to_json_text};
 use crate::constraints::Unique;
 pub use crate::db::WriteTx;
@@ -127,7 +128,7 @@ async fn insert_change<T: WriteTx>(
     ];
     // Queued for the webhooks by the writer, once per batch
     // (`webhooks::enqueue_since`).
-    tx.execute(queries::INSERT_CHANGE, values).await.map(|_| ())
+    tx.append(Append::Change, values).await
 }
 
 /// Makes sure the env a DEPLOY or INCIDENT names belongs to `app`,

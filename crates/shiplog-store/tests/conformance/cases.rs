@@ -1242,6 +1242,86 @@ pub async fn deleting_an_app_takes_its_changes_and_change_ids_are_never_reused(
     );
 }
 
+/// Writes that reach the writer together share one transaction: each
+/// accepted write keeps exactly its own change, a refused one leaves
+/// nothing (not even the env it would have created), and an app deleted
+/// among them takes the changes of its events written before.
+pub async fn writes_batched_together_keep_their_own_changes(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    app(&*store, &jdoe, "b").await;
+    let create = |app: &'static str, event_type, body: serde_json::Value| {
+        let (store, jdoe) = (store.clone(), jdoe.clone());
+        tokio::spawn(async move {
+            store
+                .create_event(&jdoe, &jdoe.actor, app, event(event_type, body))
+                .await
+        })
+    };
+    let mut pushes = Vec::new();
+    let mut refused = Vec::new();
+    let mut of_b = Vec::new();
+    for i in 0..40 {
+        pushes.push(create(
+            "a",
+            EventType::Push,
+            json!({"commit_id": format!("c{i}")}),
+        ));
+        if i % 8 == 3 {
+            // Creates env `e{i}`, then finds no such parent.
+            let body = json!({"env_name": format!("e{i}"), "parent_event_id": 999_999_999});
+            refused.push((i, create("a", EventType::Deploy, body)));
+        }
+        if i % 8 == 5 {
+            of_b.push(create(
+                "b",
+                EventType::Push,
+                json!({"commit_id": format!("b{i}")}),
+            ));
+        }
+        if i == 20 {
+            let (store, jdoe) = (store.clone(), jdoe.clone());
+            of_b.push(tokio::spawn(async move {
+                store.delete_app(&jdoe, "b").await.map(|()| 0)
+            }));
+        }
+    }
+    let mut accepted = Vec::new();
+    for push in pushes {
+        accepted.push(push.await.unwrap().expect("a push to a is accepted"));
+    }
+    for (i, deploy) in refused {
+        assert!(matches!(
+            domain_error(deploy.await.unwrap()),
+            DomainError::BadParam(_)
+        ));
+        assert_eq!(
+            domain_error(store.get_env(&jdoe, &format!("e{i}")).await),
+            DomainError::NotFound(format!("Env e{i}"))
+        );
+    }
+    for write in of_b {
+        match write.await.unwrap() {
+            Ok(_) | Err(StoreError::Domain(DomainError::NotFound(_))) => {}
+            Err(other) => panic!("a write of b failed otherwise: {other:?}"),
+        }
+    }
+    let changes = store
+        .list_changes(&jdoe, &ascending(None, 1000))
+        .await
+        .unwrap();
+    let mut recorded: Vec<_> = changes.iter().map(|c| c.event_id).collect();
+    recorded.sort_unstable();
+    accepted.sort_unstable();
+    assert_eq!(
+        recorded, accepted,
+        "one change per accepted push, nothing of b"
+    );
+    assert!(changes.iter().all(|c| c.kind == ChangeKind::Created));
+    let events = list(&*store, &jdoe, "a", EventFilter::default()).await;
+    assert_eq!(events.len(), accepted.len());
+}
+
 /// Records an event of `app` and answers its id.
 async fn record(
     store: &dyn Store,
