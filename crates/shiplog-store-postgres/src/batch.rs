@@ -6,6 +6,9 @@
 //! Both are good only while the batch runs nothing but event writes: the
 //! writer writes the held rows and forgets the apps before any other job
 //! (one that may delete an app, an env or a user), and before the commit.
+//! It also notes whether the current write has run a statement that may
+//! have changed something, or failed in the database: only such a write
+//! needs a savepoint to be undone alone.
 
 use std::sync::LazyLock;
 
@@ -25,13 +28,21 @@ use crate::tx::PgConn;
 pub struct Held {
     rows: Vec<(Append, Vec<SqlValue>)>,
     apps: Vec<(i64, AppRow)>,
+    touched: bool,
 }
 
 impl Held {
-    /// How many rows are held: a mark to undo a failed write's rows with
+    /// Starts a write: answers a mark to undo its rows with
     /// [`Held::undo_to`].
-    pub fn mark(&self) -> usize {
+    pub fn start(&mut self) -> usize {
+        self.touched = false;
         self.rows.len()
+    }
+
+    /// Whether the write started last ran a statement that may have
+    /// changed something or left the transaction failed.
+    pub fn touched(&self) -> bool {
+        self.touched
     }
 
     /// Forgets the rows held since `mark` (the write that held them failed
@@ -123,6 +134,19 @@ pub struct BatchConn<'c> {
     pub held: &'c mut Held,
 }
 
+impl BatchConn<'_> {
+    /// A read's outcome, noting a failure of the database (a rule's
+    /// refusal, such as a missing app, leaves the transaction as it was).
+    fn read<T>(&mut self, outcome: Result<T>) -> Result<T> {
+        if let Err(err) = &outcome
+            && !matches!(err, StoreError::Domain(_))
+        {
+            self.held.touched = true;
+        }
+        outcome
+    }
+}
+
 #[async_trait]
 impl Db for BatchConn<'_> {
     async fn find_app(&mut self, account: &Account, name: &str) -> Result<AppRow> {
@@ -134,7 +158,8 @@ impl Db for BatchConn<'_> {
         if let Some((_, app)) = known {
             return Ok(app.clone());
         }
-        let app = PgConn(self.conn).find_app(account, name).await?;
+        let found = PgConn(self.conn).find_app(account, name).await;
+        let app = self.read(found)?;
         self.held.apps.push((account.id, app.clone()));
         Ok(app)
     }
@@ -145,11 +170,13 @@ impl Db for BatchConn<'_> {
         sql: &str,
         values: Vec<SqlValue>,
     ) -> Result<Vec<Event>> {
-        PgConn(self.conn).events(app_name, sql, values).await
+        let events = PgConn(self.conn).events(app_name, sql, values).await;
+        self.read(events)
     }
 
     async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<ChangeRow>> {
-        PgConn(self.conn).changes(sql, values).await
+        let changes = PgConn(self.conn).changes(sql, values).await;
+        self.read(changes)
     }
 
     async fn rows<R: Send + 'static>(
@@ -158,21 +185,25 @@ impl Db for BatchConn<'_> {
         values: Vec<SqlValue>,
         map: RowMap<R>,
     ) -> Result<Vec<R>> {
-        PgConn(self.conn).rows(sql, values, map).await
+        let rows = PgConn(self.conn).rows(sql, values, map).await;
+        self.read(rows)
     }
 }
 
 #[async_trait]
 impl WriteTx for BatchConn<'_> {
     async fn scalar(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Option<i64>> {
+        self.held.touched = true;
         PgConn(self.conn).scalar(sql, values).await
     }
 
     async fn insert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<i64> {
+        self.held.touched = true;
         PgConn(self.conn).insert(sql, values).await
     }
 
     async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64> {
+        self.held.touched = true;
         PgConn(self.conn).execute(sql, values).await
     }
 

@@ -469,6 +469,8 @@ impl Store for PostgresStore {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write_events(move |mut tx| {
+                let (account, actor, app) = (account.clone(), actor.clone(), app.clone());
+                let (event, key) = (event.clone(), key.clone());
                 Box::pin(async move {
                     write::create_event_keyed(&mut tx, &account, &actor, &app, event, key.as_ref())
                         .await
@@ -489,15 +491,16 @@ impl Store for PostgresStore {
         let (account, actor, app) = (account.clone(), actor.clone(), app.to_owned());
         self.writer
             .write_events(move |mut tx| {
+                let (account, actor, app) = (account.clone(), actor.clone(), app.clone());
+                let (update, key) = (update.clone(), key.clone());
                 Box::pin(async move {
-                    let update = &update;
                     write::update_event_keyed(
                         &mut tx,
                         &account,
                         &actor,
                         &app,
                         event_id,
-                        update,
+                        &update,
                         key.as_ref(),
                     )
                     .await

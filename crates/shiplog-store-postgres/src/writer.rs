@@ -1,12 +1,19 @@
 //! The PostgreSQL writer of one instance, with group commit.
 //!
-//! Writes wait in a bounded queue; one task takes all that wait, runs each in
-//! its own savepoint of one transaction and commits once, answering each
-//! write only after the commit. Event writes share what they hold
-//! ([`Held`]), written before any other write runs and before the commit. Every write transaction first takes a
-//! transaction-level advisory lock, so the writers of all instances commit
-//! one batch at a time and event ids (from a sequence) increase in commit
-//! order: a reader that has seen id N will never later find a smaller new id.
+//! Writes wait in a bounded queue; one task takes all that wait, runs them
+//! in one transaction and commits once, answering each write only after the
+//! commit. Every write transaction first takes a transaction-level advisory
+//! lock, so the writers of all instances commit one batch at a time and
+//! event ids (from a sequence) increase in commit order: a reader that has
+//! seen id N will never later find a smaller new id.
+//!
+//! Round trips are what a batch costs, so a batch of event writes only
+//! runs them one after the other, with nothing between them: their change
+//! and commit rows are held and written together ([`Held`]), and no
+//! savepoint is set. A write that fails before it changed anything leaves
+//! nothing to undo; one that fails after has the whole transaction rolled
+//! back and the batch run again, each write in its own savepoint, as every
+//! batch with another kind of write runs.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -37,16 +44,6 @@ const LOCK: &str = "SELECT pg_advisory_xact_lock(6001127112697661233)";
 pub const CHANGES_CHANNEL: &str = "shiplog_changes";
 
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
-type Reply = Box<dyn FnOnce(Result<()>) + Send>;
-/// A job runs its work in the batch it is given or, given none, fails
-/// without running.
-type Run = Box<dyn for<'c> FnOnce(Option<&'c mut Batch>) -> BoxFuture<'c, (bool, Reply)> + Send>;
-
-struct Job {
-    /// Whether the job runs on a [`BatchConn`], sharing what the batch holds.
-    event_write: bool,
-    run: Run,
-}
 
 /// The open transaction of a batch, with what its event writes hold.
 pub struct Batch {
@@ -54,8 +51,109 @@ pub struct Batch {
     held: Held,
 }
 
+/// A write in the queue: its work, the outcome of its last run, and where
+/// its answer goes.
+trait Job: Send {
+    /// Whether this is an event write: it runs on a [`BatchConn`], and may
+    /// run again after a transaction that ran it was rolled back.
+    fn event_write(&self) -> bool;
+    /// Runs the work in `batch`, or, given none, fails without running;
+    /// true if it succeeded.
+    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch>) -> BoxFuture<'c, bool>;
+    /// Answers the write: the outcome of its last run if the transaction
+    /// committed, else the commit's failure.
+    fn answer(self: Box<Self>, commit: Result<()>);
+}
+
+/// What a write answers when it did not run.
+fn not_run() -> StoreError {
+    StoreError::Unavailable("the transaction could not start".into())
+}
+
+/// A write that runs once, on the bare connection.
+struct Once<T, F> {
+    work: Option<F>,
+    outcome: Option<Result<T>>,
+    sender: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for Once<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+{
+    fn event_write(&self) -> bool {
+        false
+    }
+
+    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch>) -> BoxFuture<'c, bool> {
+        Box::pin(async move {
+            let outcome = match (batch, self.work.take()) {
+                (Some(batch), Some(work)) => guarded(work(&mut batch.tx)).await,
+                _ => Err(not_run()),
+            };
+            let ok = outcome.is_ok();
+            self.outcome = Some(outcome);
+            ok
+        })
+    }
+
+    fn answer(self: Box<Self>, commit: Result<()>) {
+        let outcome = self.outcome.unwrap_or_else(|| Err(not_run()));
+        let _ = self.sender.send(commit.and(outcome));
+    }
+}
+
+/// An event write, which may run again.
+struct Repeatable<T, F> {
+    work: F,
+    outcome: Option<Result<T>>,
+    sender: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for Repeatable<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> Fn(BatchConn<'c>) -> BoxFuture<'c, Result<T>> + Send + 'static,
+{
+    fn event_write(&self) -> bool {
+        true
+    }
+
+    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch>) -> BoxFuture<'c, bool> {
+        Box::pin(async move {
+            let outcome = match batch {
+                Some(batch) => {
+                    let conn = BatchConn {
+                        conn: &mut batch.tx,
+                        held: &mut batch.held,
+                    };
+                    guarded((self.work)(conn)).await
+                }
+                None => Err(not_run()),
+            };
+            let ok = outcome.is_ok();
+            self.outcome = Some(outcome);
+            ok
+        })
+    }
+
+    fn answer(self: Box<Self>, commit: Result<()>) {
+        let outcome = self.outcome.unwrap_or_else(|| Err(not_run()));
+        let _ = self.sender.send(commit.and(outcome));
+    }
+}
+
+/// `work`'s outcome, a panic in it included.
+async fn guarded<T>(work: BoxFuture<'_, Result<T>>) -> Result<T> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())))
+}
+
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl Writer {
@@ -72,65 +170,52 @@ impl Writer {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
-        self.submit(false, move |batch| work(&mut batch.tx)).await
+        let (sender, receiver) = oneshot::channel();
+        let job = Once {
+            work: Some(work),
+            outcome: None,
+            sender,
+        };
+        self.submit(Box::new(job), receiver).await
     }
 
     /// Runs the event write `work` in the next transaction, on a connection
     /// that holds its appended rows for the batch; answers once committed.
+    /// `work` may run more than once: only its last run is kept.
     pub async fn write_events<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(BatchConn<'c>) -> BoxFuture<'c, Result<T>> + Send + 'static,
-    {
-        self.submit(true, move |batch| {
-            work(BatchConn {
-                conn: &mut batch.tx,
-                held: &mut batch.held,
-            })
-        })
-        .await
-    }
-
-    async fn submit<T, F>(&self, event_write: bool, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Batch) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> Fn(BatchConn<'c>) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let (sender, receiver) = oneshot::channel();
-        let run: Run = Box::new(move |batch| {
-            Box::pin(async move {
-                let result = match batch {
-                    Some(batch) => AssertUnwindSafe(work(batch))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into()))),
-                    None => Err(StoreError::Unavailable(
-                        "the transaction could not start".into(),
-                    )),
-                };
-                let ok = result.is_ok();
-                let reply: Reply = Box::new(move |commit| {
-                    let _ = sender.send(commit.and(result));
-                });
-                (ok, reply)
-            })
-        });
-        let job = Job { event_write, run };
+        let job = Repeatable {
+            work,
+            outcome: None,
+            sender,
+        };
+        self.submit(Box::new(job), receiver).await
+    }
+
+    async fn submit<T>(
+        &self,
+        job: Box<dyn Job>,
+        receiver: oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
         self.jobs.try_send(job).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => StoreError::Overloaded,
             mpsc::error::TrySendError::Closed(_) => {
                 StoreError::Unavailable("the writer has stopped".into())
             }
         })?;
-        // A dropped reply (an abandoned batch) means the outcome is unknown:
-        // the write was not acknowledged.
+        // A dropped answer (an abandoned batch) means the outcome is
+        // unknown: the write was not acknowledged.
         receiver
             .await
             .map_err(|_| StoreError::Unavailable("the write did not complete".into()))?
     }
 }
 
-async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>, signal: ChangeSignal) {
+async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Box<dyn Job>>, signal: ChangeSignal) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = receiver.recv().await {
         batch.push(first);
@@ -140,69 +225,99 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Job>, signal: ChangeSign
                 Err(_) => break,
             }
         }
-        let jobs = std::mem::take(&mut batch);
+        let mut jobs = std::mem::take(&mut batch);
         metrics::histogram!("shiplog_writer_batch_size").record(jobs.len() as f64);
-        match tokio::time::timeout(BATCH_TIMEOUT, run_batch(&pool, jobs)).await {
-            Ok(true) => signal.bump(),
-            Ok(false) => {}
-            Err(_) => tracing::warn!("a write batch timed out and was rolled back"),
+        let commit = tokio::time::timeout(BATCH_TIMEOUT, run_batch(&pool, &mut jobs))
+            .await
+            .unwrap_or_else(|_| {
+                // Abandoned wherever it was, the commit included: its
+                // outcome is unknown, so no write of it is acknowledged.
+                tracing::warn!("a write batch timed out and was abandoned");
+                Err(StoreError::Unavailable("the write did not complete".into()))
+            });
+        if let Ok(true) = commit {
+            signal.bump();
+        }
+        for job in jobs {
+            job.answer(commit.clone().map(|_| ()));
         }
     }
 }
 
-/// Runs a batch in one transaction; true if it committed any write.
-///
-/// Round trips are what a batch costs here, so the savepoint statements
-/// between two jobs travel together (`RELEASE …; SAVEPOINT …` in one simple
-/// query), the first savepoint travels with the write lock, a lone job
-/// runs without one (its failure rolls back the transaction, which holds
-/// nothing else), and the rows event writes append are written together.
-async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
-    let lone = jobs.len() == 1;
-    let (tx, last_change) = match begin(pool, !lone).await {
+/// Runs a batch in one transaction: `Ok(true)` if it committed a write,
+/// `Ok(false)` if it kept none, an error if it was rolled back whole.
+async fn run_batch(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<bool> {
+    if jobs.len() > 1
+        && jobs.iter().all(|job| job.event_write())
+        && let Some(commit) = without_savepoints(pool, jobs).await
+    {
+        return commit;
+    }
+    with_savepoints(pool, jobs).await
+}
+
+/// Runs event writes one after the other, with no savepoint; `None` if one
+/// failed after it may have changed something, and the transaction was
+/// rolled back for the batch to run again.
+async fn without_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Option<Result<bool>> {
+    let (tx, last_change) = match begin(pool, false).await {
         Ok(begun) => begun,
-        Err(err) => {
-            for job in jobs {
-                let (_, reply) = (job.run)(None).await;
-                reply(Err(err.clone()));
-            }
-            return false;
-        }
+        Err(err) => return Some(Err(err)),
     };
     let mut batch = Batch {
         tx,
         held: Held::default(),
     };
     let mut any_ok = false;
-    let mut replies = Vec::with_capacity(jobs.len());
+    for job in jobs.iter_mut() {
+        let mark = batch.held.start();
+        if job.run(Some(&mut batch)).await {
+            any_ok = true;
+            continue;
+        }
+        batch.held.undo_to(mark);
+        if batch.held.touched() {
+            let _ = batch.tx.rollback().await;
+            return None;
+        }
+    }
+    Some(finish(batch, last_change, any_ok).await)
+}
+
+/// Runs each write in its own savepoint. The savepoint statements between
+/// two writes travel together (`RELEASE …; SAVEPOINT …` in one simple
+/// query), the first travels with the write lock, and a lone write runs
+/// without one: its failure rolls back the transaction, which holds
+/// nothing else.
+async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<bool> {
+    let lone = jobs.len() == 1;
+    let (tx, last_change) = begin(pool, !lone).await?;
+    let mut batch = Batch {
+        tx,
+        held: Held::default(),
+    };
+    let mut any_ok = false;
     let count = jobs.len();
     // Whether the savepoint `job` is set for the next job.
     let mut savepoint = !lone;
-    let mut jobs = jobs.into_iter().enumerate();
-    while let Some((index, job)) = jobs.next() {
+    for (index, job) in jobs.iter_mut().enumerate() {
         if !lone && !savepoint {
-            // A job whose failure could not be undone alone does not run.
-            let (_, reply) = (job.run)(None).await;
-            replies.push(reply);
+            // A write whose failure could not be undone alone does not run.
+            job.run(None).await;
             savepoint = (&mut *batch.tx).execute("SAVEPOINT job").await.is_ok();
             continue;
         }
-        if !job.event_write
+        if !job.event_write()
             && let Err(err) = batch.held.write(&mut batch.tx).await
         {
-            // The rows of writes already run are not stored: none is kept.
+            // The rows of the writes already run are not stored: none is kept.
             tracing::error!(error = %err, "writing a batch's appended rows failed");
-            replies.push((job.run)(None).await.1);
-            for (_, job) in jobs {
-                replies.push((job.run)(None).await.1);
-            }
-            abandon(batch, replies).await;
-            return false;
+            let _ = batch.tx.rollback().await;
+            return Err(rolled_back());
         }
-        let mark = batch.held.mark();
-        let (ok, reply) = (job.run)(Some(&mut batch)).await;
+        let mark = batch.held.start();
+        let ok = job.run(Some(&mut batch)).await;
         any_ok |= ok;
-        replies.push(reply);
         if !ok {
             // Its savepoint is rolled back below; so are the rows it held.
             batch.held.undo_to(mark);
@@ -211,17 +326,14 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
             if !ok {
                 // Nothing of the transaction is to be kept.
                 let _ = batch.tx.rollback().await;
-                for reply in replies {
-                    reply(Ok(()));
-                }
-                return false;
+                return Ok(false);
             }
             continue;
         }
         let last = index + 1 == count;
-        // A failed job's writes are undone; the savepoint stays set for the
-        // next job. A kept job's are released into the transaction, and the
-        // next job gets a savepoint of its own. The last needs neither:
+        // A failed write's statements are undone; the savepoint stays set
+        // for the next. A kept write's are released into the transaction,
+        // and the next gets a savepoint of its own. The last needs neither:
         // COMMIT keeps what is not rolled back.
         let end = match (ok, last) {
             (true, true) => None,
@@ -235,9 +347,15 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
             savepoint = false;
         }
     }
+    finish(batch, last_change, any_ok).await
+}
+
+/// Writes what the batch holds, queues its changes for the webhooks and
+/// commits.
+async fn finish(mut batch: Batch, last_change: i64, any_ok: bool) -> Result<bool> {
     if any_ok {
         // The outbox is derived from the batch's changes, in its
-        // transaction: if writing or queueing them fails, nothing is
+        // transaction: if storing or queueing them fails, nothing is
         // acknowledged.
         let queued = match batch.held.write(&mut batch.tx).await {
             Ok(()) => webhooks::enqueue_since(&mut PgConn(&mut batch.tx), last_change).await,
@@ -245,8 +363,8 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
         };
         if let Err(err) = queued {
             tracing::error!(error = %err, "storing or queueing a batch's changes failed");
-            abandon(batch, replies).await;
-            return false;
+            let _ = batch.tx.rollback().await;
+            return Err(rolled_back());
         }
         // Delivered to the listeners of every instance when, and only if,
         // the transaction commits.
@@ -258,22 +376,12 @@ async fn run_batch(pool: &PgPool, jobs: Vec<Job>) -> bool {
             tracing::warn!(error = %err, "notifying the other instances failed");
         }
     }
-    let commit = batch.tx.commit().await.map_err(db_error);
-    let committed = any_ok && commit.is_ok();
-    for reply in replies {
-        reply(commit.clone());
-    }
-    committed
+    batch.tx.commit().await.map_err(db_error)?;
+    Ok(any_ok)
 }
 
-/// Rolls a batch back and answers each of its writes that it was not kept.
-async fn abandon(batch: Batch, replies: Vec<Reply>) {
-    let _ = batch.tx.rollback().await;
-    for reply in replies {
-        reply(Err(StoreError::Unavailable(
-            "a write batch was rolled back".into(),
-        )));
-    }
+fn rolled_back() -> StoreError {
+    StoreError::Unavailable("a write batch was rolled back".into())
 }
 
 /// Opens the batch's transaction, takes the write lock and reads the last

@@ -1242,84 +1242,113 @@ pub async fn deleting_an_app_takes_its_changes_and_change_ids_are_never_reused(
     );
 }
 
+/// Creates events of `grant`'s apps all at once, so that they reach the
+/// writer together and share transactions; answers each write's outcome.
+async fn create_together(
+    store: &Arc<dyn Store>,
+    grant: &Grant,
+    events: Vec<(&'static str, EventType, serde_json::Value)>,
+) -> Vec<Result<i64, StoreError>> {
+    let writes: Vec<_> = events
+        .into_iter()
+        .map(|(app, event_type, body)| {
+            let (store, grant) = (store.clone(), grant.clone());
+            tokio::spawn(async move {
+                store
+                    .create_event(&grant, &grant.actor, app, event(event_type, body))
+                    .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for write in writes {
+        outcomes.push(write.await.unwrap());
+    }
+    outcomes
+}
+
+/// The events of the account's changes, in order.
+async fn changed_events(store: &dyn Store, account: &Account) -> Vec<i64> {
+    let changes = store
+        .list_changes(account, &ascending(None, 1000))
+        .await
+        .unwrap();
+    assert!(changes.iter().all(|c| c.kind == ChangeKind::Created));
+    let mut events: Vec<_> = changes.iter().map(|c| c.event_id).collect();
+    events.sort_unstable();
+    events
+}
+
 /// Writes that reach the writer together share one transaction: each
-/// accepted write keeps exactly its own change, a refused one leaves
-/// nothing (not even the env it would have created), and an app deleted
-/// among them takes the changes of its events written before.
-pub async fn writes_batched_together_keep_their_own_changes(store: Arc<dyn Store>) {
+/// accepted write keeps exactly its own change, and a refused one leaves
+/// nothing, not even the env it created before it was refused.
+pub async fn a_write_refused_among_others_undoes_only_itself(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "a").await;
+    let mut events = Vec::new();
+    for i in 0..60 {
+        if i % 10 == 7 {
+            // Creates env `e{i}`, then finds no such parent.
+            let body = json!({"env_name": format!("e{i}"), "parent_event_id": 999_999_999});
+            events.push(("a", EventType::Deploy, body));
+        } else {
+            events.push(("a", EventType::Push, json!({"commit_id": format!("c{i}")})));
+        }
+    }
+    let outcomes = create_together(&store, &jdoe, events).await;
+    let mut accepted = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        if i % 10 == 7 {
+            assert!(matches!(domain_error(outcome), DomainError::BadParam(_)));
+            assert_eq!(
+                domain_error(store.get_env(&jdoe, &format!("e{i}")).await),
+                DomainError::NotFound(format!("Env e{i}"))
+            );
+        } else {
+            accepted.push(outcome.expect("a push is accepted"));
+        }
+    }
+    accepted.sort_unstable();
+    assert_eq!(changed_events(&*store, &jdoe).await, accepted);
+    let listed = list(&*store, &jdoe, "a", EventFilter::default()).await;
+    assert_eq!(ids(&listed), accepted);
+}
+
+/// An app deleted among event writes that share its transaction takes the
+/// changes of its events written before, and the writes after find no app.
+pub async fn an_app_deleted_among_event_writes_takes_their_changes(store: Arc<dyn Store>) {
     let jdoe = account(&*store, "jdoe").await;
     app(&*store, &jdoe, "a").await;
     app(&*store, &jdoe, "b").await;
-    let create = |app: &'static str, event_type, body: serde_json::Value| {
+    let deletion = {
         let (store, jdoe) = (store.clone(), jdoe.clone());
-        tokio::spawn(async move {
-            store
-                .create_event(&jdoe, &jdoe.actor, app, event(event_type, body))
-                .await
-        })
+        async move {
+            // Queued while the writes below are.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            store.delete_app(&jdoe, "b").await
+        }
     };
-    let mut pushes = Vec::new();
-    let mut refused = Vec::new();
-    let mut of_b = Vec::new();
-    for i in 0..40 {
-        pushes.push(create(
-            "a",
-            EventType::Push,
-            json!({"commit_id": format!("c{i}")}),
-        ));
-        if i % 8 == 3 {
-            // Creates env `e{i}`, then finds no such parent.
-            let body = json!({"env_name": format!("e{i}"), "parent_event_id": 999_999_999});
-            refused.push((i, create("a", EventType::Deploy, body)));
-        }
-        if i % 8 == 5 {
-            of_b.push(create(
-                "b",
-                EventType::Push,
-                json!({"commit_id": format!("b{i}")}),
-            ));
-        }
-        if i == 20 {
-            let (store, jdoe) = (store.clone(), jdoe.clone());
-            of_b.push(tokio::spawn(async move {
-                store.delete_app(&jdoe, "b").await.map(|()| 0)
-            }));
-        }
+    let mut events = Vec::new();
+    for i in 0..60 {
+        let app = if i % 3 == 0 { "b" } else { "a" };
+        events.push((app, EventType::Push, json!({"commit_id": format!("c{i}")})));
     }
+    let (outcomes, deleted) = tokio::join!(create_together(&store, &jdoe, events), deletion);
+    deleted.unwrap();
     let mut accepted = Vec::new();
-    for push in pushes {
-        accepted.push(push.await.unwrap().expect("a push to a is accepted"));
-    }
-    for (i, deploy) in refused {
-        assert!(matches!(
-            domain_error(deploy.await.unwrap()),
-            DomainError::BadParam(_)
-        ));
-        assert_eq!(
-            domain_error(store.get_env(&jdoe, &format!("e{i}")).await),
-            DomainError::NotFound(format!("Env e{i}"))
-        );
-    }
-    for write in of_b {
-        match write.await.unwrap() {
-            Ok(_) | Err(StoreError::Domain(DomainError::NotFound(_))) => {}
-            Err(other) => panic!("a write of b failed otherwise: {other:?}"),
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Ok(id) if i % 3 != 0 => accepted.push(id),
+            Ok(_) | Err(StoreError::Domain(DomainError::NotFound(_))) if i % 3 == 0 => {}
+            other => panic!("write {i}: {other:?}"),
         }
     }
-    let changes = store
-        .list_changes(&jdoe, &ascending(None, 1000))
-        .await
-        .unwrap();
-    let mut recorded: Vec<_> = changes.iter().map(|c| c.event_id).collect();
-    recorded.sort_unstable();
     accepted.sort_unstable();
     assert_eq!(
-        recorded, accepted,
-        "one change per accepted push, nothing of b"
+        changed_events(&*store, &jdoe).await,
+        accepted,
+        "nothing of b is left"
     );
-    assert!(changes.iter().all(|c| c.kind == ChangeKind::Created));
-    let events = list(&*store, &jdoe, "a", EventFilter::default()).await;
-    assert_eq!(events.len(), accepted.len());
 }
 
 /// Records an event of `app` and answers its id.

@@ -203,7 +203,8 @@ macro_rules! with_every_case {
             dora_scope_is_the_production_envs_unless_one_is_named,
             a_webhook_owes_each_change_until_delivered_and_is_disabled_past_its_window,
             an_unchanged_authorisation_is_answered_alike,
-            writes_batched_together_keep_their_own_changes,
+            a_write_refused_among_others_undoes_only_itself,
+            an_app_deleted_among_event_writes_takes_their_changes,
         ], [
             a_token_revoked_through_another_store_stops_working_at_once,
             a_role_lowered_or_removed_through_another_store_takes_effect_at_once,
