@@ -70,11 +70,37 @@ fn not_run() -> StoreError {
     StoreError::Unavailable("the transaction could not start".into())
 }
 
+/// The outcome of a write's last run, and where it goes.
+struct Answer<T> {
+    outcome: Option<Result<T>>,
+    sender: oneshot::Sender<Result<T>>,
+}
+
+impl<T> Answer<T> {
+    fn new(sender: oneshot::Sender<Result<T>>) -> Answer<T> {
+        Answer {
+            outcome: None,
+            sender,
+        }
+    }
+
+    /// Keeps `outcome` (of the last run); true if it succeeded.
+    fn keep(&mut self, outcome: Result<T>) -> bool {
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn send(self, commit: Result<()>) {
+        let outcome = self.outcome.unwrap_or_else(|| Err(not_run()));
+        let _ = self.sender.send(commit.and(outcome));
+    }
+}
+
 /// A write that runs once, on the bare connection.
 struct Once<T, F> {
     work: Option<F>,
-    outcome: Option<Result<T>>,
-    sender: oneshot::Sender<Result<T>>,
+    answer: Answer<T>,
 }
 
 impl<T, F> Job for Once<T, F>
@@ -92,23 +118,19 @@ where
                 (Some(batch), Some(work)) => guarded(work(&mut batch.tx)).await,
                 _ => Err(not_run()),
             };
-            let ok = outcome.is_ok();
-            self.outcome = Some(outcome);
-            ok
+            self.answer.keep(outcome)
         })
     }
 
     fn answer(self: Box<Self>, commit: Result<()>) {
-        let outcome = self.outcome.unwrap_or_else(|| Err(not_run()));
-        let _ = self.sender.send(commit.and(outcome));
+        self.answer.send(commit);
     }
 }
 
 /// An event write, which may run again.
 struct Repeatable<T, F> {
     work: F,
-    outcome: Option<Result<T>>,
-    sender: oneshot::Sender<Result<T>>,
+    answer: Answer<T>,
 }
 
 impl<T, F> Job for Repeatable<T, F>
@@ -132,15 +154,12 @@ where
                 }
                 None => Err(not_run()),
             };
-            let ok = outcome.is_ok();
-            self.outcome = Some(outcome);
-            ok
+            self.answer.keep(outcome)
         })
     }
 
     fn answer(self: Box<Self>, commit: Result<()>) {
-        let outcome = self.outcome.unwrap_or_else(|| Err(not_run()));
-        let _ = self.sender.send(commit.and(outcome));
+        self.answer.send(commit);
     }
 }
 
@@ -173,8 +192,7 @@ impl Writer {
         let (sender, receiver) = oneshot::channel();
         let job = Once {
             work: Some(work),
-            outcome: None,
-            sender,
+            answer: Answer::new(sender),
         };
         self.submit(Box::new(job), receiver).await
     }
@@ -190,8 +208,7 @@ impl Writer {
         let (sender, receiver) = oneshot::channel();
         let job = Repeatable {
             work,
-            outcome: None,
-            sender,
+            answer: Answer::new(sender),
         };
         self.submit(Box::new(job), receiver).await
     }
