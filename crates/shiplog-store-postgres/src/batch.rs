@@ -46,14 +46,18 @@ impl Held {
     }
 
     /// Forgets the rows held since `mark` (the write that held them failed
-    /// and its savepoint is rolled back).
+    /// and what it ran is undone).
     pub fn undo_to(&mut self, mark: usize) {
         self.rows.truncate(mark);
     }
 
-    /// Writes the held rows, one statement per table, and forgets the apps.
-    pub async fn write(&mut self, conn: &mut PgConnection) -> Result<()> {
+    /// Writes the held rows, one statement per table, and forgets the apps;
+    /// true if there were rows to write.
+    pub async fn write(&mut self, conn: &mut PgConnection) -> Result<bool> {
         self.apps.clear();
+        if self.rows.is_empty() {
+            return Ok(false);
+        }
         let rows = std::mem::take(&mut self.rows);
         for table in Append::ALL {
             let of_table: Vec<_> = rows
@@ -65,7 +69,7 @@ impl Held {
                 insert_all(conn, table, &of_table).await?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

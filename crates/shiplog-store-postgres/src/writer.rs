@@ -325,7 +325,7 @@ async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<boo
             continue;
         }
         if !job.event_write()
-            && let Err(err) = batch.held.write(&mut batch.tx).await
+            && let Err(err) = write_held_before(&mut batch).await
         {
             // The rows of the writes already run are not stored: none is kept.
             tracing::error!(error = %err, "writing a batch's appended rows failed");
@@ -367,6 +367,19 @@ async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<boo
     finish(batch, last_change, any_ok).await
 }
 
+/// Writes what the batch holds before a write of another kind runs, in the
+/// savepoint set for that write, then releases it and sets a fresh one:
+/// that write's failure must not undo the rows of the writes before it.
+async fn write_held_before(batch: &mut Batch) -> Result<()> {
+    if batch.held.write(&mut batch.tx).await? {
+        (&mut *batch.tx)
+            .execute("RELEASE SAVEPOINT job; SAVEPOINT job")
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
 /// Writes what the batch holds, queues its changes for the webhooks and
 /// commits.
 async fn finish(mut batch: Batch, last_change: i64, any_ok: bool) -> Result<bool> {
@@ -375,7 +388,7 @@ async fn finish(mut batch: Batch, last_change: i64, any_ok: bool) -> Result<bool
         // transaction: if storing or queueing them fails, nothing is
         // acknowledged.
         let queued = match batch.held.write(&mut batch.tx).await {
-            Ok(()) => webhooks::enqueue_since(&mut PgConn(&mut batch.tx), last_change).await,
+            Ok(_) => webhooks::enqueue_since(&mut PgConn(&mut batch.tx), last_change).await,
             Err(err) => Err(err),
         };
         if let Err(err) = queued {

@@ -1315,7 +1315,8 @@ pub async fn a_write_refused_among_others_undoes_only_itself(store: Arc<dyn Stor
 }
 
 /// An app deleted among event writes that share its transaction takes the
-/// changes of its events written before, and the writes after find no app.
+/// changes of its events written before, and the writes after find no app;
+/// a refused deletion among them undoes nothing of the writes before it.
 pub async fn an_app_deleted_among_event_writes_takes_their_changes(store: Arc<dyn Store>) {
     let jdoe = account(&*store, "jdoe").await;
     app(&*store, &jdoe, "a").await;
@@ -1325,7 +1326,15 @@ pub async fn an_app_deleted_among_event_writes_takes_their_changes(store: Arc<dy
         async move {
             // Queued while the writes below are.
             tokio::time::sleep(Duration::from_millis(2)).await;
-            store.delete_app(&jdoe, "b").await
+            let (refused, deleted) = tokio::join!(
+                store.delete_app(&jdoe, "missing"),
+                store.delete_app(&jdoe, "b")
+            );
+            assert_eq!(
+                domain_error(refused),
+                DomainError::NotFound("App missing".into())
+            );
+            deleted
         }
     };
     let mut events = Vec::new();
