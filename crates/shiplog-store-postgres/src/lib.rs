@@ -25,9 +25,9 @@ use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName, Timestamp};
-use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
 
 use shiplog_api::hooks::{CdeventOut, DeliveryOut};
 use shiplog_domain::{Actor, Change};
@@ -61,6 +61,11 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 const PRUNE_LOCK: i64 = 0x5348_4950_5052_554e;
 /// How long to wait for a free or new connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A pooled connection idle longer is pinged before it is handed out. The
+/// pool already pings every connection as it comes back, so one in steady
+/// use is known to be alive; a ping on every hand-out as well would add a
+/// round trip to each request.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -189,6 +194,15 @@ impl PostgresStore {
             .max_connections(POOL_SIZE)
             .min_connections(0)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|err| StoreError::Config(format!("cannot connect to PostgreSQL: {err}")))?;
@@ -988,5 +1002,32 @@ mod tests {
             store.authorize(token, "ci").await.unwrap(),
             Access::Unauthenticated
         );
+    }
+
+    /// A connection that sat idle in the pool is tested before it is
+    /// handed out: one the server closed meanwhile (a restart, an idle
+    /// timeout) is replaced, not failed into the request.
+    #[tokio::test]
+    async fn a_connection_closed_while_idle_is_replaced() {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        assert_eq!(store.user_count().await.unwrap(), 0);
+        tokio::time::sleep(PING_AFTER_IDLE + Duration::from_millis(300)).await;
+
+        let mut admin = sqlx::PgConnection::connect(&database.url).await.unwrap();
+        let closed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'shiplog'",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        assert!(!closed.is_empty(), "the store had connections open");
+
+        assert_eq!(store.user_count().await.unwrap(), 0);
     }
 }
