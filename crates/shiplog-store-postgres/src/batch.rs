@@ -1,42 +1,87 @@
 //! What the event writes of one group-commit batch share beside its
 //! transaction, to save round trips: the rows they append (written one
-//! multi-row statement per table, see [`shiplog_store::append`]) and the
-//! apps they looked up.
+//! multi-row statement per table, see [`shiplog_store::append`]), in a
+//! batch of event writes only their events too, and the apps they looked
+//! up.
 //!
-//! Both are good only while the batch runs nothing but event writes: the
-//! writer writes the held rows and forgets the apps before any other job
-//! (one that may delete an app, an env or a user), and before the commit.
-//! It also notes whether the current write has run a statement that may
-//! have changed something, or failed in the database: only such a write
-//! needs a savepoint to be undone alone.
+//! Appended rows and apps are good only while the batch runs nothing but
+//! event writes: the writer writes the held rows and forgets the apps
+//! before any other job (one that may delete an app, an env or a user),
+//! and before the commit. Held events are written before any statement
+//! other than an app lookup, so that nothing the transaction reads misses
+//! them; their ids are taken from the events' sequence for the batch at
+//! once, under the write lock, so they still increase in commit order.
+//! The connection also notes whether the current write has run a
+//! statement that may have changed something, or failed in the database:
+//! only such a write needs a savepoint to be undone alone.
 
+use std::collections::VecDeque;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use shiplog_domain::Event;
+use shiplog_domain::{Event, EventFields, EventType, Timestamp};
 use shiplog_store::append::{Append, ColumnKind};
-use shiplog_store::columns::{AppRow, ChangeRow, SqlValue};
+use shiplog_store::columns::{AppRow, ChangeRow, SqlValue, event_values};
 use shiplog_store::db::{Db, RowMap, WriteTx};
+use shiplog_store::queries::EVENT_INSERT_COLUMNS;
 use shiplog_store::{Account, Result, StoreError};
 use sqlx::PgConnection;
 
 use super::db_error;
 use crate::tx::PgConn;
 
+/// Where a write's held rows and events begin, to undo them: events are
+/// counted from the batch's first, written or not.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    rows: usize,
+    events: usize,
+}
+
 /// What the batch's event writes hold until the writer writes it.
 #[derive(Default)]
 pub struct Held {
     rows: Vec<(Append, Vec<SqlValue>)>,
+    /// Events not yet inserted, each row its id then the values of
+    /// `INSERT_EVENT`; only held when `event_ids` is more than zero.
+    events: Vec<Vec<SqlValue>>,
+    /// Ids taken from the sequence and not yet given out.
+    ids: VecDeque<i64>,
+    /// How many ids to take at once; zero: events are inserted at once.
+    event_ids: usize,
+    /// How many of the batch's events are written.
+    written: usize,
     apps: Vec<(i64, AppRow)>,
     touched: bool,
+    /// Where the current write's events begin, counted from the batch's
+    /// first.
+    current: usize,
 }
 
 impl Held {
+    /// What a batch of `writes` event writes holds: their events too, ids
+    /// taken for all of them at once.
+    pub fn with_events(writes: usize) -> Held {
+        Held {
+            event_ids: writes.max(1),
+            ..Held::default()
+        }
+    }
+
     /// Starts a write: answers a mark to undo its rows with
     /// [`Held::undo_to`].
-    pub fn start(&mut self) -> usize {
+    pub fn start(&mut self) -> Mark {
         self.touched = false;
-        self.rows.len()
+        self.current = self.event_count();
+        Mark {
+            rows: self.rows.len(),
+            events: self.current,
+        }
+    }
+
+    /// The batch's events so far, written or held.
+    fn event_count(&self) -> usize {
+        self.written + self.events.len()
     }
 
     /// Whether the write started last ran a statement that may have
@@ -45,18 +90,22 @@ impl Held {
         self.touched
     }
 
-    /// Forgets the rows held since `mark` (the write that held them failed
-    /// and what it ran is undone).
-    pub fn undo_to(&mut self, mark: usize) {
-        self.rows.truncate(mark);
+    /// Forgets the rows and events held since `mark` (the write that held
+    /// them failed and what it ran is undone). Any of its events already
+    /// written made it touched, and the transaction is not kept.
+    pub fn undo_to(&mut self, mark: Mark) {
+        self.rows.truncate(mark.rows);
+        self.events
+            .truncate(mark.events.saturating_sub(self.written));
     }
 
-    /// Writes the held rows, one statement per table, and forgets the apps;
-    /// true if there were rows to write.
+    /// Writes the held events and rows, one statement per table, and
+    /// forgets the apps; true if there was anything to write.
     pub async fn write(&mut self, conn: &mut PgConnection) -> Result<bool> {
         self.apps.clear();
+        let events = self.write_events(conn).await?;
         if self.rows.is_empty() {
-            return Ok(false);
+            return Ok(events);
         }
         let rows = std::mem::take(&mut self.rows);
         for table in Append::ALL {
@@ -66,11 +115,77 @@ impl Held {
                 .map(|(_, values)| values.as_slice())
                 .collect();
             if !of_table.is_empty() {
-                insert_all(conn, table, &of_table).await?;
+                insert_all(conn, unnest_sql(table), &column_kinds(table), &of_table).await?;
             }
         }
         Ok(true)
     }
+
+    /// Inserts the held events, in one statement; true if there were any.
+    /// Writing the current write's own events touches it, and so does a
+    /// failure.
+    async fn write_events(&mut self, conn: &mut PgConnection) -> Result<bool> {
+        if self.events.is_empty() {
+            return Ok(false);
+        }
+        if self.event_count() > self.current {
+            self.touched = true;
+        }
+        let rows: Vec<_> = self.events.iter().map(Vec::as_slice).collect();
+        let written = insert_all(conn, &EVENT_UNNEST.0, &EVENT_UNNEST.1, &rows).await;
+        if written.is_err() {
+            self.touched = true;
+        }
+        written?;
+        self.written += self.events.len();
+        self.events.clear();
+        Ok(true)
+    }
+
+    /// The id of a new event: the next taken, after taking a batch's worth
+    /// from the sequence when none is left.
+    async fn next_event_id(&mut self, conn: &mut PgConnection) -> Result<i64> {
+        if self.ids.is_empty() {
+            let taken: std::result::Result<Vec<i64>, _> = sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('events', 'id')) \
+                 FROM generate_series(1, $1)",
+            )
+            .bind(self.event_ids as i64)
+            .fetch_all(&mut *conn)
+            .await;
+            let mut taken = match taken {
+                Ok(taken) => taken,
+                Err(err) => {
+                    self.touched = true;
+                    return Err(db_error(err));
+                }
+            };
+            taken.sort_unstable();
+            self.ids.extend(taken);
+        }
+        self.ids
+            .pop_front()
+            .ok_or_else(|| StoreError::Internal("the events' sequence gave no id".into()))
+    }
+}
+
+/// The kind of each column of an appended table.
+fn column_kinds(table: Append) -> Vec<ColumnKind> {
+    table.columns().iter().map(|(_, kind)| *kind).collect()
+}
+
+/// `unnest(…)` of arrays of these kinds, numbered from `$1`.
+fn unnest_arrays(kinds: &[ColumnKind]) -> String {
+    let arrays: Vec<_> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| match kind {
+            ColumnKind::Int => format!("${}::bigint[]", i + 1),
+            ColumnKind::Text => format!("${}::text[]", i + 1),
+            ColumnKind::Bool => format!("${}::boolean[]", i + 1),
+        })
+        .collect();
+    format!("unnest({})", arrays.join(", "))
 }
 
 /// `INSERT INTO t (…) SELECT * FROM unnest($1::bigint[], …)`: one
@@ -78,20 +193,11 @@ impl Held {
 fn unnest_sql(table: Append) -> &'static str {
     static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
         Append::ALL.map(|table| {
-            let arrays: Vec<_> = table
-                .columns()
-                .iter()
-                .enumerate()
-                .map(|(i, (_, kind))| match kind {
-                    ColumnKind::Int => format!("${}::bigint[]", i + 1),
-                    ColumnKind::Text => format!("${}::text[]", i + 1),
-                })
-                .collect();
             format!(
-                "INSERT INTO {} ({}) SELECT * FROM unnest({}){}",
+                "INSERT INTO {} ({}) SELECT * FROM {}{}",
                 table.table(),
                 table.column_list(),
-                arrays.join(", "),
+                unnest_arrays(&column_kinds(table)),
                 table.on_conflict()
             )
         })
@@ -99,12 +205,37 @@ fn unnest_sql(table: Append) -> &'static str {
     &SQL[table as usize]
 }
 
-/// Inserts `rows` of `table` in one statement, in their order.
-async fn insert_all(conn: &mut PgConnection, table: Append, rows: &[&[SqlValue]]) -> Result<()> {
-    let mismatch =
-        || StoreError::Internal(format!("a row of {} has the wrong shape", table.table()));
-    let mut query = sqlx::query(unnest_sql(table));
-    for (column, (_, kind)) in table.columns().iter().enumerate() {
+/// The insert of held events, with their ids, and the kinds of its
+/// columns: those of the values `event_values` gives, after the id.
+static EVENT_UNNEST: LazyLock<(String, Vec<ColumnKind>)> = LazyLock::new(|| {
+    let sample = event_values(
+        0,
+        EventType::Push,
+        Timestamp::from_millis(0),
+        &EventFields::default(),
+    );
+    let kinds: Vec<_> = std::iter::once(ColumnKind::Int)
+        .chain(sample.iter().map(ColumnKind::of))
+        .collect();
+    let sql = format!(
+        "INSERT INTO events (id, {EVENT_INSERT_COLUMNS}) OVERRIDING SYSTEM VALUE \
+         SELECT * FROM {}",
+        unnest_arrays(&kinds)
+    );
+    (sql, kinds)
+});
+
+/// Inserts `rows` in one statement `sql` of arrays of `kinds`, in their
+/// order.
+async fn insert_all(
+    conn: &mut PgConnection,
+    sql: &str,
+    kinds: &[ColumnKind],
+    rows: &[&[SqlValue]],
+) -> Result<()> {
+    let mismatch = || StoreError::Internal("a held row has the wrong shape".into());
+    let mut query = sqlx::query(sql);
+    for (column, kind) in kinds.iter().enumerate() {
         let cells = rows.iter().map(|row| row.get(column));
         query = match kind {
             ColumnKind::Int => {
@@ -125,6 +256,15 @@ async fn insert_all(conn: &mut PgConnection, table: Append, rows: &[&[SqlValue]]
                     .collect::<Result<Vec<Option<&str>>>>()?;
                 query.bind(array)
             }
+            ColumnKind::Bool => {
+                let array = cells
+                    .map(|cell| match cell {
+                        Some(SqlValue::Bool(b)) => Ok(*b),
+                        _ => Err(mismatch()),
+                    })
+                    .collect::<Result<Vec<Option<bool>>>>()?;
+                query.bind(array)
+            }
         };
     }
     query.execute(conn).await.map_err(db_error)?;
@@ -132,7 +272,8 @@ async fn insert_all(conn: &mut PgConnection, table: Append, rows: &[&[SqlValue]]
 }
 
 /// The connection an event write of a batch runs on: [`PgConn`]'s
-/// statements, with appended rows held and apps remembered.
+/// statements, with appended rows (and, in a batch of event writes only,
+/// events) held and apps remembered.
 pub struct BatchConn<'c> {
     pub conn: &'c mut PgConnection,
     pub held: &'c mut Held,
@@ -149,10 +290,17 @@ impl BatchConn<'_> {
         }
         outcome
     }
+
+    /// Writes the held events before a statement that could read them.
+    async fn before_statement(&mut self) -> Result<()> {
+        self.held.write_events(self.conn).await.map(|_| ())
+    }
 }
 
 #[async_trait]
 impl Db for BatchConn<'_> {
+    /// Apps are not written by event writes: a lookup needs no held event
+    /// written first.
     async fn find_app(&mut self, account: &Account, name: &str) -> Result<AppRow> {
         let known = self
             .held
@@ -174,11 +322,13 @@ impl Db for BatchConn<'_> {
         sql: &str,
         values: Vec<SqlValue>,
     ) -> Result<Vec<Event>> {
+        self.before_statement().await?;
         let events = PgConn(self.conn).events(app_name, sql, values).await;
         self.read(events)
     }
 
     async fn changes(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Vec<ChangeRow>> {
+        self.before_statement().await?;
         let changes = PgConn(self.conn).changes(sql, values).await;
         self.read(changes)
     }
@@ -189,6 +339,7 @@ impl Db for BatchConn<'_> {
         values: Vec<SqlValue>,
         map: RowMap<R>,
     ) -> Result<Vec<R>> {
+        self.before_statement().await?;
         let rows = PgConn(self.conn).rows(sql, values, map).await;
         self.read(rows)
     }
@@ -197,16 +348,19 @@ impl Db for BatchConn<'_> {
 #[async_trait]
 impl WriteTx for BatchConn<'_> {
     async fn scalar(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<Option<i64>> {
+        self.before_statement().await?;
         self.held.touched = true;
         PgConn(self.conn).scalar(sql, values).await
     }
 
     async fn insert(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<i64> {
+        self.before_statement().await?;
         self.held.touched = true;
         PgConn(self.conn).insert(sql, values).await
     }
 
     async fn execute(&mut self, sql: &str, values: Vec<SqlValue>) -> Result<u64> {
+        self.before_statement().await?;
         self.held.touched = true;
         PgConn(self.conn).execute(sql, values).await
     }
@@ -214,5 +368,20 @@ impl WriteTx for BatchConn<'_> {
     async fn append(&mut self, table: Append, values: Vec<SqlValue>) -> Result<()> {
         self.held.rows.push((table, values));
         Ok(())
+    }
+
+    async fn append_event(&mut self, values: Vec<SqlValue>) -> Result<i64> {
+        if self.held.event_ids == 0 {
+            self.held.touched = true;
+            return PgConn(self.conn)
+                .insert(&shiplog_store::queries::INSERT_EVENT, values)
+                .await;
+        }
+        let id = self.held.next_event_id(self.conn).await?;
+        let mut row = Vec::with_capacity(values.len() + 1);
+        row.push(SqlValue::Int(Some(id)));
+        row.extend(values);
+        self.held.events.push(row);
+        Ok(id)
     }
 }

@@ -8,9 +8,9 @@
 //! seen id N will never later find a smaller new id.
 //!
 //! Round trips are what a batch costs, so a batch of event writes only
-//! runs them one after the other, with nothing between them: their change
-//! and commit rows are held and written together ([`Held`]), and no
-//! savepoint is set. A write that fails before it changed anything leaves
+//! runs them one after the other, with nothing between them: their events,
+//! changes and commit rows are held and written together ([`Held`]), and
+//! no savepoint is set. A write that fails before it changed anything leaves
 //! nothing to undo; one that fails after has the whole transaction rolled
 //! back and the batch run again, each write in its own savepoint, as every
 //! batch with another kind of write runs.
@@ -283,7 +283,7 @@ async fn without_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Option<
     };
     let mut batch = Batch {
         tx,
-        held: Held::default(),
+        held: Held::with_events(jobs.len()),
     };
     let mut any_ok = false;
     for job in jobs.iter_mut() {

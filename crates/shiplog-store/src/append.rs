@@ -8,11 +8,25 @@
 
 use std::sync::LazyLock;
 
+use crate::columns::SqlValue;
+
 /// The SQL type of an appended column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {
     Int,
     Text,
+    Bool,
+}
+
+impl ColumnKind {
+    /// The kind of column `value` goes into.
+    pub fn of(value: &SqlValue) -> ColumnKind {
+        match value {
+            SqlValue::Int(_) => ColumnKind::Int,
+            SqlValue::Text(_) => ColumnKind::Text,
+            SqlValue::Bool(_) => ColumnKind::Bool,
+        }
+    }
 }
 
 /// A table the write path only appends to.

@@ -8,6 +8,7 @@ use shiplog_domain::Event;
 
 use crate::append::Append;
 use crate::columns::{AppRow, ChangeRow, Columns, SqlValue};
+use crate::queries;
 use crate::{Account, Result, StoreError};
 
 /// Reads one row of a query into a value.
@@ -53,6 +54,14 @@ pub trait WriteTx: Db {
     /// it just before the commit; until then no error of it shows here.
     async fn append(&mut self, table: Append, values: Vec<SqlValue>) -> Result<()> {
         self.execute(table.insert_sql(), values).await.map(|_| ())
+    }
+    /// Inserts an event that no constraint can refuse (any but a RELEASE,
+    /// whose version is unique), given the values of
+    /// [`queries::INSERT_EVENT`], and answers its id. A backend may hold the
+    /// row and write it later in the transaction, but before any statement
+    /// that could read it.
+    async fn append_event(&mut self, values: Vec<SqlValue>) -> Result<i64> {
+        self.insert(&queries::INSERT_EVENT, values).await
     }
 }
 

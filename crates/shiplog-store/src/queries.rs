@@ -128,18 +128,26 @@ pub const AUTHORIZE: &str = concat!(
      WHERE t.hash = $2 AND t.revoked_ms IS NULL"
 );
 
-/// Inserts an event: (app id, type, time, then every column of
-/// [`EVENT_COLUMNS`] after the first four, in its order).
-pub const INSERT_EVENT: &str = "INSERT INTO events (app_id, event_type, event_time_ms, \
+/// The columns an event is inserted with: (app id, type, time, then every
+/// column of [`EVENT_COLUMNS`] after the first four, in its order), as
+/// [`crate::columns::event_values`] gives them.
+pub const EVENT_INSERT_COLUMNS: &str = "app_id, event_type, event_time_ms, \
      author_name, author_username, branch, commit_id, commit_msg, commit_url, repo_name, \
      repo_owner, repo_provider, repo_url, auto_build, build_end_ms, build_id, build_provider, \
      build_start_ms, build_status, build_url, parent_event_id, release_version, auto_deploy, \
      deployment_id, deployment_number, deployment_status, deployment_type, env_name, \
      commit_time_ms, deployment_start_ms, deployment_end_ms, hotfix, incident_status, \
-     incident_start_ms, incident_end_ms, caused_by_event_id, severity, title, url) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
-     $37, $38, $39)";
+     incident_start_ms, incident_end_ms, caused_by_event_id, severity, title, url";
+
+/// Inserts an event: the values of [`EVENT_INSERT_COLUMNS`].
+pub static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    let count = EVENT_INSERT_COLUMNS.split(',').count();
+    let placeholders: Vec<_> = (1..=count).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO events ({EVENT_INSERT_COLUMNS}) VALUES ({})",
+        placeholders.join(", ")
+    )
+});
 
 /// One event of an app: (event id, app id).
 pub static LOAD_EVENT: LazyLock<String> =

@@ -49,7 +49,9 @@ async fn bump_counter<T: WriteTx>(tx: &mut T, app: &AppRow, counter: Counter) ->
         .ok_or_else(|| StoreError::not_found(format!("App {}", app.name)))
 }
 
-/// Inserts an event and returns its id.
+/// Inserts an event and returns its id. A RELEASE is inserted at once: its
+/// version's unique index may refuse it, and that refusal is this write's
+/// answer. Any other may be held for the batch ([`WriteTx::append_event`]).
 async fn insert_event<T: WriteTx>(
     tx: &mut T,
     app: &AppRow,
@@ -58,7 +60,10 @@ async fn insert_event<T: WriteTx>(
     fields: &EventFields,
 ) -> Result<i64> {
     let values = event_values(app.id, event_type, event_time, fields);
-    match tx.insert(queries::INSERT_EVENT, values).await {
+    if event_type != EventType::Release {
+        return tx.append_event(values).await;
+    }
+    match tx.insert(&queries::INSERT_EVENT, values).await {
         Ok(id) => Ok(id),
         Err(StoreError::Unique(Unique::ReleaseVersion)) => {
             Err(Unique::ReleaseVersion.error(fields.release_version.as_deref().unwrap_or_default()))

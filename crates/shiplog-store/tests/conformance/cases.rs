@@ -1360,6 +1360,105 @@ pub async fn an_app_deleted_among_event_writes_takes_their_changes(store: Arc<dy
     );
 }
 
+/// A body giving every field of every type (each type takes its own),
+/// different for each `i`, its env one of `app`'s.
+fn every_field(app: &str, i: usize) -> serde_json::Value {
+    json!({
+        "author_name": format!("Author {i}"),
+        "author_username": format!("author-{i}"),
+        "branch": format!("branch-{}", i % 4),
+        "commit_id": format!("{i:040x}"),
+        "commit_msg": format!("Change {i}"),
+        "commit_url": format!("https://example.com/c/{i}"),
+        "commit_time": "2016-08-30T22:00:00Z",
+        "repo_name": "web",
+        "repo_owner": "jdoe",
+        "repo_provider": "github",
+        "repo_url": "https://example.com/jdoe/web",
+        "auto_build": i % 4 == 1,
+        "build_id": format!("b{i}"),
+        "build_provider": "jenkins",
+        "build_start": "2016-08-30T22:30:00Z",
+        "build_end": "2016-08-30T22:31:11Z",
+        "build_status": "Success",
+        "build_url": format!("https://ci.example.com/{i}"),
+        "release_version": format!("v{i}"),
+        "env_name": format!("{app}-{}", i % 3),
+        "auto_deploy": i.is_multiple_of(3),
+        "hotfix": i.is_multiple_of(5),
+        "deployment_id": format!("d{i}"),
+        "deployment_number": format!("{i}"),
+        "deployment_status": "Ok",
+        "deployment_type": "Deploy",
+        "deployment_start": "2016-08-30T22:40:00Z",
+        "deployment_end": "2016-08-30T22:41:00Z",
+    })
+}
+
+/// Events written together, in one batch, keep every field exactly as the
+/// same events written one at a time.
+pub async fn events_written_together_keep_every_field(store: Arc<dyn Store>) {
+    let jdoe = account(&*store, "jdoe").await;
+    app(&*store, &jdoe, "alone").await;
+    app(&*store, &jdoe, "together").await;
+    let types = [
+        EventType::Push,
+        EventType::Build,
+        EventType::PullRequest,
+        EventType::Build,
+        EventType::DockerImage,
+        EventType::Push,
+        EventType::Release,
+        EventType::Deploy,
+    ];
+    let mut alone = Vec::new();
+    for i in 0..48 {
+        let body = event(types[i % types.len()], every_field("alone", i));
+        let written = store
+            .create_event(&jdoe, &jdoe.actor, "alone", body)
+            .await
+            .unwrap();
+        alone.push(store.get_event(&jdoe, "alone", written).await.unwrap());
+    }
+    let together: Vec<_> = (0..48)
+        .map(|i| {
+            (
+                "together",
+                types[i % types.len()],
+                every_field("together", i),
+            )
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for (i, outcome) in create_together(&store, &jdoe, together)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let id = outcome.unwrap_or_else(|err| panic!("write {i}: {err:?}"));
+        let written = store.get_event(&jdoe, "together", id).await.unwrap();
+        assert_eq!(written.event_type, alone[i].event_type, "write {i}");
+        let mut expected = alone[i].fields.clone();
+        expected.env_name = expected
+            .env_name
+            .map(|env| env.replace("alone", "together"));
+        assert_eq!(written.fields, expected, "write {i}");
+        ids.push(id);
+    }
+    assert!(
+        alone.iter().any(|e| e.fields.auto_build == Some(true))
+            && alone.iter().any(|e| e.fields.hotfix == Some(true)),
+        "the bodies set the flags"
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), alone.len(), "each write has an id of its own");
+    // The listing also holds the RELEASEs the BUILDs' versions created.
+    let listed = crate::cases::ids(&list(&*store, &jdoe, "together", EventFilter::default()).await);
+    let missing: Vec<_> = ids.iter().filter(|id| !listed.contains(id)).collect();
+    assert!(missing.is_empty(), "not listed: {missing:?}");
+}
+
 /// Records an event of `app` and answers its id.
 async fn record(
     store: &dyn Store,

@@ -205,6 +205,7 @@ macro_rules! with_every_case {
             an_unchanged_authorisation_is_answered_alike,
             a_write_refused_among_others_undoes_only_itself,
             an_app_deleted_among_event_writes_takes_their_changes,
+            events_written_together_keep_every_field,
         ], [
             a_token_revoked_through_another_store_stops_working_at_once,
             a_role_lowered_or_removed_through_another_store_takes_effect_at_once,
