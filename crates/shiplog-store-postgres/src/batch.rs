@@ -25,7 +25,8 @@ use shiplog_store::columns::{AppRow, ChangeRow, SqlValue, event_values};
 use shiplog_store::db::{Db, RowMap, WriteTx};
 use shiplog_store::queries::EVENT_INSERT_COLUMNS;
 use shiplog_store::{Account, Result, StoreError};
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{Column, Executor, PgConnection, Row};
 
 use super::db_error;
 use crate::tx::PgConn;
@@ -59,11 +60,13 @@ pub struct Held {
 }
 
 impl Held {
-    /// What a batch of `writes` event writes holds: their events too, ids
-    /// taken for all of them at once.
-    pub fn with_events(writes: usize) -> Held {
+    /// What a batch of `writes` event writes holds: their events too, with
+    /// `ids` taken for them (more are taken `writes` at a time if these run
+    /// out).
+    pub fn with_events(writes: usize, ids: Vec<i64>) -> Held {
         Held {
             event_ids: writes.max(1),
+            ids: ids.into(),
             ..Held::default()
         }
     }
@@ -146,27 +149,44 @@ impl Held {
     /// from the sequence when none is left.
     async fn next_event_id(&mut self, conn: &mut PgConnection) -> Result<i64> {
         if self.ids.is_empty() {
-            let taken: std::result::Result<Vec<i64>, _> = sqlx::query_scalar(
-                "SELECT nextval(pg_get_serial_sequence('events', 'id')) \
-                 FROM generate_series(1, $1)",
-            )
-            .bind(self.event_ids as i64)
-            .fetch_all(&mut *conn)
-            .await;
-            let mut taken = match taken {
-                Ok(taken) => taken,
+            let taken = conn
+                .fetch_all(take_event_ids(self.event_ids).as_str())
+                .await
+                .map_err(db_error)
+                .and_then(|rows| event_ids(&rows));
+            match taken {
+                Ok(taken) => self.ids.extend(taken),
                 Err(err) => {
                     self.touched = true;
-                    return Err(db_error(err));
+                    return Err(err);
                 }
-            };
-            taken.sort_unstable();
-            self.ids.extend(taken);
+            }
         }
         self.ids
             .pop_front()
             .ok_or_else(|| StoreError::Internal("the events' sequence gave no id".into()))
     }
+}
+
+/// The statement that takes `count` ids from the events' sequence, in a
+/// column named `nextval`; run as a simple query, it may travel with
+/// others.
+pub fn take_event_ids(count: usize) -> String {
+    format!(
+        "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, {count})"
+    )
+}
+
+/// The ids among `rows` (those of [`take_event_ids`]), in ascending order.
+pub fn event_ids(rows: &[PgRow]) -> Result<Vec<i64>> {
+    let mut ids = Vec::new();
+    for row in rows {
+        if row.columns().first().is_some_and(|c| c.name() == "nextval") {
+            ids.push(row.try_get::<i64, _>(0).map_err(db_error)?);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// The kind of each column of an appended table.

@@ -25,11 +25,11 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db_error;
-use crate::batch::{BatchConn, Held};
+use crate::batch::{self, BatchConn, Held};
 use crate::tx::PgConn;
 use shiplog_store::signal::ChangeSignal;
 use shiplog_store::{Result, StoreError, webhooks};
-use sqlx::{Executor, Row};
+use sqlx::{Column, Executor, Row};
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -277,13 +277,13 @@ async fn run_batch(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<bool> {
 /// failed after it may have changed something, and the transaction was
 /// rolled back for the batch to run again.
 async fn without_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Option<Result<bool>> {
-    let (tx, last_change) = match begin(pool, false).await {
+    let (tx, last_change, ids) = match begin(pool, false, jobs.len()).await {
         Ok(begun) => begun,
         Err(err) => return Some(Err(err)),
     };
     let mut batch = Batch {
         tx,
-        held: Held::with_events(jobs.len()),
+        held: Held::with_events(jobs.len(), ids),
     };
     let mut any_ok = false;
     for job in jobs.iter_mut() {
@@ -308,7 +308,7 @@ async fn without_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Option<
 /// nothing else.
 async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<bool> {
     let lone = jobs.len() == 1;
-    let (tx, last_change) = begin(pool, !lone).await?;
+    let (tx, last_change, _) = begin(pool, !lone, 0).await?;
     let mut batch = Batch {
         tx,
         held: Held::default(),
@@ -415,23 +415,35 @@ fn rolled_back() -> StoreError {
 }
 
 /// Opens the batch's transaction, takes the write lock and reads the last
-/// change id (the batch's changes come after it), setting the first job's
-/// savepoint in the same round trip when `savepoint`. Each statement of a
-/// simple query reads its own snapshot, so the id is read after the lock
-/// is held.
+/// change id (the batch's changes come after it), then, in the same round
+/// trip, takes `event_ids` ids for the batch's events when more than zero
+/// and sets the first job's savepoint when `savepoint`. Each statement of
+/// a simple query reads its own snapshot, so the id is read, and the new
+/// ids taken, after the lock is held.
 async fn begin(
     pool: &PgPool,
     savepoint: bool,
-) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64)> {
+    event_ids: usize,
+) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64, Vec<i64>)> {
     let mut tx = pool.begin().await.map_err(db_error)?;
     let mut sql = format!("{LOCK}; {}", webhooks::LAST_CHANGE_ID);
+    if event_ids > 0 {
+        sql.push_str("; ");
+        sql.push_str(&batch::take_event_ids(event_ids));
+    }
     if savepoint {
         sql.push_str("; SAVEPOINT job");
     }
     let rows = (&mut *tx).fetch_all(sql.as_str()).await.map_err(db_error)?;
-    let last_change = match rows.last() {
+    let last_change = rows.iter().find(|row| {
+        row.columns()
+            .first()
+            .is_some_and(|c| c.name() == "last_change_id")
+    });
+    let last_change = match last_change {
         Some(row) => row.try_get::<i64, _>(0).map_err(db_error)?,
         None => return Err(StoreError::Internal("no last change id".into())),
     };
-    Ok((tx, last_change))
+    let ids = batch::event_ids(&rows)?;
+    Ok((tx, last_change, ids))
 }

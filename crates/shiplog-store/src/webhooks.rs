@@ -103,8 +103,9 @@ pub async fn enqueue_since<T: WriteTx>(tx: &mut T, after: i64) -> Result<()> {
     tx.execute(&ENQUEUE_SINCE, values).await.map(|_| ())
 }
 
-/// The last change id recorded so far: where [`enqueue_since`] starts.
-pub const LAST_CHANGE_ID: &str = "SELECT coalesce(max(id), 0) FROM changes";
+/// The last change id recorded so far (in a column `last_change_id`):
+/// where [`enqueue_since`] starts.
+pub const LAST_CHANGE_ID: &str = "SELECT coalesce(max(id), 0) AS last_change_id FROM changes";
 
 /// Creates a webhook with `secret`, or replaces its configuration (and,
 /// with `rotate`, its secret by `secret`); true if `secret` is now the
