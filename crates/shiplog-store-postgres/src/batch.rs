@@ -181,12 +181,18 @@ pub fn take_event_ids(count: usize) -> String {
 pub fn event_ids(rows: &[PgRow]) -> Result<Vec<i64>> {
     let mut ids = Vec::new();
     for row in rows {
-        if row.columns().first().is_some_and(|c| c.name() == "nextval") {
+        if first_column_is(row, "nextval") {
             ids.push(row.try_get::<i64, _>(0).map_err(db_error)?);
         }
     }
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// Whether `row`'s first column is named `name`: which statement of a
+/// simple query it comes from.
+pub fn first_column_is(row: &PgRow, name: &str) -> bool {
+    row.columns().first().is_some_and(|c| c.name() == name)
 }
 
 /// The kind of each column of an appended table.
@@ -253,42 +259,41 @@ async fn insert_all(
     kinds: &[ColumnKind],
     rows: &[&[SqlValue]],
 ) -> Result<()> {
-    let mismatch = || StoreError::Internal("a held row has the wrong shape".into());
     let mut query = sqlx::query(sql);
     for (column, kind) in kinds.iter().enumerate() {
-        let cells = rows.iter().map(|row| row.get(column));
         query = match kind {
-            ColumnKind::Int => {
-                let array = cells
-                    .map(|cell| match cell {
-                        Some(SqlValue::Int(n)) => Ok(*n),
-                        _ => Err(mismatch()),
-                    })
-                    .collect::<Result<Vec<Option<i64>>>>()?;
-                query.bind(array)
-            }
-            ColumnKind::Text => {
-                let array = cells
-                    .map(|cell| match cell {
-                        Some(SqlValue::Text(text)) => Ok(text.as_deref()),
-                        _ => Err(mismatch()),
-                    })
-                    .collect::<Result<Vec<Option<&str>>>>()?;
-                query.bind(array)
-            }
-            ColumnKind::Bool => {
-                let array = cells
-                    .map(|cell| match cell {
-                        Some(SqlValue::Bool(b)) => Ok(*b),
-                        _ => Err(mismatch()),
-                    })
-                    .collect::<Result<Vec<Option<bool>>>>()?;
-                query.bind(array)
-            }
+            ColumnKind::Int => query.bind(array(rows, column, |value| match value {
+                SqlValue::Int(n) => Some(*n),
+                _ => None,
+            })?),
+            ColumnKind::Text => query.bind(array(rows, column, |value| match value {
+                SqlValue::Text(text) => Some(text.as_deref()),
+                _ => None,
+            })?),
+            ColumnKind::Bool => query.bind(array(rows, column, |value| match value {
+                SqlValue::Bool(b) => Some(*b),
+                _ => None,
+            })?),
         };
     }
     query.execute(conn).await.map_err(db_error)?;
     Ok(())
+}
+
+/// The cells of `column` of `rows`, each taken out by `cell` (none if the
+/// value is of another kind).
+fn array<'r, T>(
+    rows: &[&'r [SqlValue]],
+    column: usize,
+    cell: impl Fn(&'r SqlValue) -> Option<Option<T>>,
+) -> Result<Vec<Option<T>>> {
+    rows.iter()
+        .map(|row| {
+            row.get(column)
+                .and_then(&cell)
+                .ok_or_else(|| StoreError::Internal("a held row has the wrong shape".into()))
+        })
+        .collect()
 }
 
 /// The connection an event write of a batch runs on: [`PgConn`]'s
@@ -392,8 +397,7 @@ impl WriteTx for BatchConn<'_> {
 
     async fn append_event(&mut self, values: Vec<SqlValue>) -> Result<i64> {
         if self.held.event_ids == 0 {
-            self.held.touched = true;
-            return PgConn(self.conn)
+            return self
                 .insert(&shiplog_store::queries::INSERT_EVENT, values)
                 .await;
         }

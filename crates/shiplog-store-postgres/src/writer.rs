@@ -29,7 +29,7 @@ use crate::batch::{self, BatchConn, Held};
 use crate::tx::PgConn;
 use shiplog_store::signal::ChangeSignal;
 use shiplog_store::{Result, StoreError, webhooks};
-use sqlx::{Column, Executor, Row};
+use sqlx::{Executor, Row};
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -435,11 +435,9 @@ async fn begin(
         sql.push_str("; SAVEPOINT job");
     }
     let rows = (&mut *tx).fetch_all(sql.as_str()).await.map_err(db_error)?;
-    let last_change = rows.iter().find(|row| {
-        row.columns()
-            .first()
-            .is_some_and(|c| c.name() == "last_change_id")
-    });
+    let last_change = rows
+        .iter()
+        .find(|row| batch::first_column_is(row, "last_change_id"));
     let last_change = match last_change {
         Some(row) => row.try_get::<i64, _>(0).map_err(db_error)?,
         None => return Err(StoreError::Internal("no last change id".into())),
