@@ -36,7 +36,7 @@ use shiplog_ingest::{Delivery, Provider};
 use shiplog_store::columns::ListedApp;
 use shiplog_store::constraints::Unique;
 use shiplog_store::members::{Member, MemberSet};
-use shiplog_store::signal::ChangeSignal;
+use shiplog_store::signal::{ChangeSignal, OUTBOX_TOUCHED};
 use shiplog_store::webhooks::{self, Attempt, AttemptRow, Claimed, Webhook, WebhookConfig};
 use shiplog_store::{
     Access, Account, AuthCache, CommitStory, Lineage, PoolStatus, Result, Store, StoreError,
@@ -65,7 +65,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// pool already pings every connection as it comes back, so one in steady
 /// use is known to be alive; a ping on every hand-out as well would add a
 /// round trip to each request.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -150,8 +150,9 @@ async fn listen(
     }
 }
 
-/// Bumps `signal` or `auth` on every notification, by its channel, until
-/// the listening connection fails.
+/// Bumps `signal` (the outbox's too if the payload says so) or `auth` on
+/// every notification, by its channel, until the listening connection
+/// fails.
 async fn follow(pool: &PgPool, signal: &ChangeSignal, auth: &AuthGeneration) -> sqlx::Error {
     let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
         Ok(listener) => listener,
@@ -171,7 +172,7 @@ async fn follow(pool: &PgPool, signal: &ChangeSignal, auth: &AuthGeneration) -> 
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) if notification.channel() == AUTH_CHANNEL => auth.bump(),
-            Ok(Some(_)) => signal.bump(),
+            Ok(Some(notification)) => signal.committed(notification.payload() == OUTBOX_TOUCHED),
             // The connection was lost and is back: whatever was notified
             // meanwhile was missed, so wake up and read, and cache afresh.
             Ok(None) => {
@@ -675,6 +676,10 @@ impl Store for PostgresStore {
         self.signal.subscribe()
     }
 
+    fn outbox_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signal.subscribe_outbox()
+    }
+
     async fn last_change_id(&self, account: &Account) -> Result<i64> {
         bounded(async {
             let mut conn = self.conn().await?;
@@ -1015,7 +1020,10 @@ mod tests {
         };
         let database = testing::TempDatabase::create(&server).await.unwrap();
         let store = PostgresStore::open(&database.url).await.unwrap();
-        assert_eq!(store.user_count().await.unwrap(), 0);
+        let name = |n: &str| ResourceName::parse("Name", n).unwrap();
+        // The writer keeps its connection between batches.
+        store.create_user(&name("jdoe")).await.unwrap();
+        assert_eq!(store.user_count().await.unwrap(), 1);
         tokio::time::sleep(PING_AFTER_IDLE + Duration::from_millis(300)).await;
 
         let mut admin = sqlx::PgConnection::connect(&database.url).await.unwrap();
@@ -1028,6 +1036,90 @@ mod tests {
         .unwrap();
         assert!(!closed.is_empty(), "the store had connections open");
 
-        assert_eq!(store.user_count().await.unwrap(), 0);
+        assert_eq!(store.user_count().await.unwrap(), 1);
+        store.create_user(&name("ci")).await.unwrap();
+        assert_eq!(store.user_count().await.unwrap(), 2);
+    }
+
+    /// A batch of event writes that queued no delivery leaves the webhook
+    /// workers asleep, here and on the other instances; one that queued
+    /// some, or any other write, wakes them.
+    #[tokio::test]
+    async fn only_commits_that_may_change_the_outbox_wake_the_webhook_workers() {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        let other = PostgresStore::open(&database.url).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !(store.listening() && other.listening()) {
+            assert!(std::time::Instant::now() < deadline, "never listening");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let name = |n: &str| ResourceName::parse("Name", n).unwrap();
+        store.create_user(&name("jdoe")).await.unwrap();
+        let jdoe = store.find_account("jdoe").await.unwrap();
+        store
+            .create_app(&jdoe, &name("web"), NewApp::default())
+            .await
+            .unwrap();
+        let actor = Actor::Token {
+            user: "jdoe".into(),
+            token_id: 1,
+            token_label: None,
+        };
+        let push = || {
+            let body = serde_json::json!({"commit_id": "abc"});
+            NewEvent::parse(shiplog_domain::EventType::Push, body.as_object().unwrap()).unwrap()
+        };
+        // Lets the notifications of the writes above arrive first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        let (mut here, mut there) = (store.outbox_signal(), other.outbox_signal());
+        let mut changes = other.change_signal();
+        here.borrow_and_update();
+        there.borrow_and_update();
+        changes.borrow_and_update();
+        store
+            .create_event(&jdoe, &actor, "web", push())
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), changes.changed())
+            .await
+            .expect("the other instance hears of the commit")
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!here.has_changed().unwrap(), "no delivery was queued here");
+        assert!(!there.has_changed().unwrap(), "nor there");
+
+        let config = WebhookConfig {
+            url: "https://receiver.example/hook".into(),
+            scope: shiplog_domain::outbound::Scope::default(),
+            format: shiplog_domain::outbound::Format::Shiplog,
+            enabled: true,
+        };
+        store
+            .put_webhook(&jdoe, "all", config, "whsec_a".into(), false)
+            .await
+            .unwrap();
+        assert!(here.has_changed().unwrap(), "a webhook's configuration");
+        here.borrow_and_update();
+        tokio::time::timeout(Duration::from_secs(5), there.changed())
+            .await
+            .expect("the other instance's workers wake")
+            .unwrap();
+        there.borrow_and_update();
+
+        store
+            .create_event(&jdoe, &actor, "web", push())
+            .await
+            .unwrap();
+        assert!(here.has_changed().unwrap(), "a delivery was queued");
+        tokio::time::timeout(Duration::from_secs(5), there.changed())
+            .await
+            .expect("the other instance's workers wake for it")
+            .unwrap();
     }
 }

@@ -18,16 +18,18 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use sqlx::{PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot};
 
-use super::db_error;
+use super::{PING_AFTER_IDLE, db_error};
 use crate::batch::{self, BatchConn, Held};
 use crate::tx::PgConn;
-use shiplog_store::signal::ChangeSignal;
+use shiplog_store::signal::{ChangeSignal, OUTBOX_TOUCHED};
 use shiplog_store::{Result, StoreError, webhooks};
 use sqlx::{Executor, Row};
 
@@ -46,9 +48,69 @@ pub const CHANGES_CHANNEL: &str = "shiplog_changes";
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
 /// The open transaction of a batch, with what its event writes hold.
-pub struct Batch {
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+pub struct Batch<'a> {
+    tx: &'a mut WriterConn,
     held: Held,
+}
+
+/// The writer's connection. It is kept from one batch to the next while
+/// batches follow closely: taken from the pool and given back for each
+/// batch, it would cost a round trip each time (the pool pings what comes
+/// back), and so would a `BEGIN` of its own. The writer opens and ends
+/// transactions itself, `BEGIN` travelling with the write lock and `COMMIT`
+/// with the notification. A connection dropped inside a transaction (a
+/// batch abandoned or failed midway) is closed rather than returned to the
+/// pool, and the server rolls its transaction back.
+struct WriterConn {
+    conn: PoolConnection<Postgres>,
+    in_transaction: bool,
+    last_used: Instant,
+}
+
+impl WriterConn {
+    /// Whether it may serve the next batch: out of any transaction, and
+    /// used recently enough to be known alive (one idle longer goes back to
+    /// the pool, which checks it, and a fresh one is taken).
+    fn reusable(&self) -> bool {
+        !self.in_transaction && self.last_used.elapsed() <= PING_AFTER_IDLE
+    }
+
+    /// Ends the transaction, keeping nothing of it.
+    async fn rollback(&mut self) {
+        if (&mut *self.conn).execute("ROLLBACK").await.is_ok() {
+            self.in_transaction = false;
+        }
+    }
+
+    /// Runs `sql`, which ends the transaction with its last statement
+    /// (`COMMIT`), as one simple query.
+    async fn end(&mut self, sql: &str) -> Result<()> {
+        (&mut *self.conn).execute(sql).await.map_err(db_error)?;
+        self.in_transaction = false;
+        self.last_used = Instant::now();
+        Ok(())
+    }
+}
+
+impl Drop for WriterConn {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl std::ops::Deref for WriterConn {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriterConn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
 }
 
 /// A write in the queue: its work, the outcome of its last run, and where
@@ -59,7 +121,7 @@ trait Job: Send {
     fn event_write(&self) -> bool;
     /// Runs the work in `batch`, or, given none, fails without running;
     /// true if it succeeded.
-    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch>) -> BoxFuture<'c, bool>;
+    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch<'_>>) -> BoxFuture<'c, bool>;
     /// Answers the write: the outcome of its last run if the transaction
     /// committed, else the commit's failure.
     fn answer(self: Box<Self>, commit: Result<()>);
@@ -112,10 +174,10 @@ where
         false
     }
 
-    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch>) -> BoxFuture<'c, bool> {
+    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch<'_>>) -> BoxFuture<'c, bool> {
         Box::pin(async move {
             let outcome = match (batch, self.work.take()) {
-                (Some(batch), Some(work)) => guarded(work(&mut batch.tx)).await,
+                (Some(batch), Some(work)) => guarded(work(&mut *batch.tx)).await,
                 _ => Err(not_run()),
             };
             self.answer.keep(outcome)
@@ -142,12 +204,12 @@ where
         true
     }
 
-    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch>) -> BoxFuture<'c, bool> {
+    fn run<'c>(&'c mut self, batch: Option<&'c mut Batch<'_>>) -> BoxFuture<'c, bool> {
         Box::pin(async move {
             let outcome = match batch {
                 Some(batch) => {
                     let conn = BatchConn {
-                        conn: &mut batch.tx,
+                        conn: &mut *batch.tx,
                         held: &mut batch.held,
                     };
                     guarded((self.work)(conn)).await
@@ -234,6 +296,7 @@ impl Writer {
 
 async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Box<dyn Job>>, signal: ChangeSignal) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut kept: Option<WriterConn> = None;
     while let Some(first) = receiver.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -244,16 +307,31 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Box<dyn Job>>, signal: C
         }
         let mut jobs = std::mem::take(&mut batch);
         metrics::histogram!("shiplog_writer_batch_size").record(jobs.len() as f64);
-        let commit = tokio::time::timeout(BATCH_TIMEOUT, run_batch(&pool, &mut jobs))
-            .await
-            .unwrap_or_else(|_| {
-                // Abandoned wherever it was, the commit included: its
-                // outcome is unknown, so no write of it is acknowledged.
-                tracing::warn!("a write batch timed out and was abandoned");
-                Err(StoreError::Unavailable("the write did not complete".into()))
-            });
-        if let Ok(true) = commit {
-            signal.bump();
+        let conn = match kept.take().filter(WriterConn::reusable) {
+            Some(conn) => Ok(conn),
+            None => acquire(&pool).await,
+        };
+        let commit = match conn {
+            Ok(mut conn) => {
+                let commit = tokio::time::timeout(BATCH_TIMEOUT, run_batch(&mut conn, &mut jobs))
+                    .await
+                    .unwrap_or_else(|_| {
+                        // Abandoned wherever it was, the commit included:
+                        // its outcome is unknown, so no write of it is
+                        // acknowledged.
+                        tracing::warn!("a write batch timed out and was abandoned");
+                        Err(StoreError::Unavailable("the write did not complete".into()))
+                    });
+                // One still in a transaction is closed as it is dropped.
+                kept = Some(conn).filter(|conn| !conn.in_transaction);
+                commit
+            }
+            Err(err) => Err(err),
+        };
+        if let Ok(committed) = &commit
+            && committed.changed
+        {
+            signal.committed(committed.outbox_touched);
         }
         for job in jobs {
             job.answer(commit.clone().map(|_| ()));
@@ -261,28 +339,50 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Box<dyn Job>>, signal: C
     }
 }
 
-/// Runs a batch in one transaction: `Ok(true)` if it committed a write,
-/// `Ok(false)` if it kept none, an error if it was rolled back whole.
-async fn run_batch(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<bool> {
+async fn acquire(pool: &PgPool) -> Result<WriterConn> {
+    let conn = pool.acquire().await.map_err(db_error)?;
+    Ok(WriterConn {
+        conn,
+        in_transaction: false,
+        last_used: Instant::now(),
+    })
+}
+
+/// What a committed batch did.
+#[derive(Debug, Clone, Copy)]
+struct Committed {
+    /// It kept at least one write.
+    changed: bool,
+    /// It may have changed what the webhook outbox holds: it queued
+    /// deliveries, or held a write other than an event write.
+    outbox_touched: bool,
+}
+
+/// Runs a batch in one transaction on `conn`; an error if it was rolled
+/// back whole.
+async fn run_batch(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Result<Committed> {
     if jobs.len() > 1
         && jobs.iter().all(|job| job.event_write())
-        && let Some(commit) = without_savepoints(pool, jobs).await
+        && let Some(commit) = without_savepoints(conn, jobs).await
     {
         return commit;
     }
-    with_savepoints(pool, jobs).await
+    with_savepoints(conn, jobs).await
 }
 
 /// Runs event writes one after the other, with no savepoint; `None` if one
 /// failed after it may have changed something, and the transaction was
 /// rolled back for the batch to run again.
-async fn without_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Option<Result<bool>> {
-    let (tx, last_change, ids) = match begin(pool, false, jobs.len()).await {
+async fn without_savepoints(
+    conn: &mut WriterConn,
+    jobs: &mut [Box<dyn Job>],
+) -> Option<Result<Committed>> {
+    let (last_change, ids) = match begin(conn, false, jobs.len()).await {
         Ok(begun) => begun,
         Err(err) => return Some(Err(err)),
     };
     let mut batch = Batch {
-        tx,
+        tx: conn,
         held: Held::with_events(jobs.len(), ids),
     };
     let mut any_ok = false;
@@ -294,11 +394,11 @@ async fn without_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Option<
         }
         batch.held.undo_to(mark);
         if batch.held.touched() {
-            let _ = batch.tx.rollback().await;
+            batch.tx.rollback().await;
             return None;
         }
     }
-    Some(finish(batch, last_change, any_ok).await)
+    Some(finish(batch, last_change, any_ok, false).await)
 }
 
 /// Runs each write in its own savepoint. The savepoint statements between
@@ -306,13 +406,14 @@ async fn without_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Option<
 /// query), the first travels with the write lock, and a lone write runs
 /// without one: its failure rolls back the transaction, which holds
 /// nothing else.
-async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<bool> {
+async fn with_savepoints(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Result<Committed> {
     let lone = jobs.len() == 1;
-    let (tx, last_change, _) = begin(pool, !lone, 0).await?;
+    let (last_change, _) = begin(conn, !lone, 0).await?;
     let mut batch = Batch {
-        tx,
+        tx: conn,
         held: Held::default(),
     };
+    let only_events = jobs.iter().all(|job| job.event_write());
     let mut any_ok = false;
     let count = jobs.len();
     // Whether the savepoint `job` is set for the next job.
@@ -321,7 +422,7 @@ async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<boo
         if !lone && !savepoint {
             // A write whose failure could not be undone alone does not run.
             job.run(None).await;
-            savepoint = (&mut *batch.tx).execute("SAVEPOINT job").await.is_ok();
+            savepoint = (&mut **batch.tx).execute("SAVEPOINT job").await.is_ok();
             continue;
         }
         if !job.event_write()
@@ -329,7 +430,7 @@ async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<boo
         {
             // The rows of the writes already run are not stored: none is kept.
             tracing::error!(error = %err, "writing a batch's appended rows failed");
-            let _ = batch.tx.rollback().await;
+            batch.tx.rollback().await;
             return Err(rolled_back());
         }
         let mark = batch.held.start();
@@ -342,8 +443,11 @@ async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<boo
         if lone {
             if !ok {
                 // Nothing of the transaction is to be kept.
-                let _ = batch.tx.rollback().await;
-                return Ok(false);
+                batch.tx.rollback().await;
+                return Ok(Committed {
+                    changed: false,
+                    outbox_touched: false,
+                });
             }
             continue;
         }
@@ -358,20 +462,20 @@ async fn with_savepoints(pool: &PgPool, jobs: &mut [Box<dyn Job>]) -> Result<boo
             (false, _) => Some("ROLLBACK TO SAVEPOINT job"),
         };
         if let Some(end) = end
-            && let Err(err) = (&mut *batch.tx).execute(end).await
+            && let Err(err) = (&mut **batch.tx).execute(end).await
         {
             tracing::warn!(error = %err, "ending a savepoint failed");
             savepoint = false;
         }
     }
-    finish(batch, last_change, any_ok).await
+    finish(batch, last_change, any_ok, !only_events).await
 }
 
 /// Writes what the batch holds before a write of another kind runs, in the
 /// savepoint set for that write, then releases it and sets a fresh one:
 /// that write's failure must not undo the rows of the writes before it.
-async fn write_held_before(batch: &mut Batch) -> Result<()> {
-    if batch.held.write(&mut batch.tx).await? {
+async fn write_held_before(batch: &mut Batch<'_>) -> Result<()> {
+    if batch.held.write(&mut *batch.tx).await? {
         (&mut *batch.tx)
             .execute("RELEASE SAVEPOINT job; SAVEPOINT job")
             .await
@@ -381,52 +485,75 @@ async fn write_held_before(batch: &mut Batch) -> Result<()> {
 }
 
 /// Writes what the batch holds, queues its changes for the webhooks and
-/// commits.
-async fn finish(mut batch: Batch, last_change: i64, any_ok: bool) -> Result<bool> {
-    if any_ok {
-        // The outbox is derived from the batch's changes, in its
-        // transaction: if storing or queueing them fails, nothing is
-        // acknowledged.
-        let queued = match batch.held.write(&mut batch.tx).await {
-            Ok(_) => webhooks::enqueue_since(&mut PgConn(&mut batch.tx), last_change).await,
-            Err(err) => Err(err),
-        };
-        if let Err(err) = queued {
+/// commits. `outbox_touched` says whether the batch's writes may have
+/// changed the outbox themselves, besides queueing its changes.
+async fn finish(
+    batch: Batch<'_>,
+    last_change: i64,
+    any_ok: bool,
+    outbox_touched: bool,
+) -> Result<Committed> {
+    if !any_ok {
+        batch.tx.end("COMMIT").await?;
+        return Ok(Committed {
+            changed: false,
+            outbox_touched: false,
+        });
+    }
+    let Batch { tx, mut held } = batch;
+    // The outbox is derived from the batch's changes, in its transaction:
+    // if storing or queueing them fails, nothing is acknowledged.
+    let queued = match held.write(&mut *tx).await {
+        Ok(_) => webhooks::enqueue_since(&mut PgConn(&mut *tx), last_change).await,
+        Err(err) => Err(err),
+    };
+    let queued = match queued {
+        Ok(queued) => queued,
+        Err(err) => {
             tracing::error!(error = %err, "storing or queueing a batch's changes failed");
-            let _ = batch.tx.rollback().await;
+            tx.rollback().await;
             return Err(rolled_back());
         }
-        // Delivered to the listeners of every instance when, and only if,
-        // the transaction commits.
-        let notify = sqlx::query("SELECT pg_notify($1, '')")
-            .bind(CHANGES_CHANNEL)
-            .execute(&mut *batch.tx)
-            .await;
-        if let Err(err) = notify {
-            tracing::warn!(error = %err, "notifying the other instances failed");
-        }
-    }
-    batch.tx.commit().await.map_err(db_error)?;
-    Ok(any_ok)
+    };
+    let outbox_touched = outbox_touched || queued > 0;
+    // Delivered to the listeners of every instance when, and only if, the
+    // transaction commits; it travels with the COMMIT.
+    let notify_and_commit = if outbox_touched {
+        NOTIFY_OUTBOX_AND_COMMIT.as_str()
+    } else {
+        NOTIFY_AND_COMMIT.as_str()
+    };
+    tx.end(notify_and_commit).await?;
+    Ok(Committed {
+        changed: true,
+        outbox_touched,
+    })
 }
+
+/// The notification of a commit that may have changed the outbox (its
+/// payload wakes the webhook workers), then the commit.
+static NOTIFY_OUTBOX_AND_COMMIT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT pg_notify('{CHANGES_CHANNEL}', '{OUTBOX_TOUCHED}'); COMMIT"));
+/// The notification of a commit that only added changes, then the commit.
+static NOTIFY_AND_COMMIT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT pg_notify('{CHANGES_CHANNEL}', ''); COMMIT"));
 
 fn rolled_back() -> StoreError {
     StoreError::Unavailable("a write batch was rolled back".into())
 }
 
-/// Opens the batch's transaction, takes the write lock and reads the last
-/// change id (the batch's changes come after it), then, in the same round
-/// trip, takes `event_ids` ids for the batch's events when more than zero
-/// and sets the first job's savepoint when `savepoint`. Each statement of
-/// a simple query reads its own snapshot, so the id is read, and the new
-/// ids taken, after the lock is held.
+/// Opens the batch's transaction on `conn`, takes the write lock and reads
+/// the last change id (the batch's changes come after it), then, in the
+/// same round trip, takes `event_ids` ids for the batch's events when more
+/// than zero and sets the first job's savepoint when `savepoint`. Each
+/// statement of a simple query reads its own snapshot, so the id is read,
+/// and the new ids taken, after the lock is held.
 async fn begin(
-    pool: &PgPool,
+    conn: &mut WriterConn,
     savepoint: bool,
     event_ids: usize,
-) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i64, Vec<i64>)> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    let mut sql = format!("{LOCK}; {}", webhooks::LAST_CHANGE_ID);
+) -> Result<(i64, Vec<i64>)> {
+    let mut sql = format!("BEGIN; {LOCK}; {}", webhooks::LAST_CHANGE_ID);
     if event_ids > 0 {
         sql.push_str("; ");
         sql.push_str(&batch::take_event_ids(event_ids));
@@ -434,7 +561,13 @@ async fn begin(
     if savepoint {
         sql.push_str("; SAVEPOINT job");
     }
-    let rows = (&mut *tx).fetch_all(sql.as_str()).await.map_err(db_error)?;
+    // Set before the statement goes out: if it fails or is abandoned, the
+    // connection may be in the transaction, and is not used again.
+    conn.in_transaction = true;
+    let rows = (&mut **conn)
+        .fetch_all(sql.as_str())
+        .await
+        .map_err(db_error)?;
     let last_change = rows
         .iter()
         .find(|row| batch::first_column_is(row, "last_change_id"));
@@ -443,5 +576,5 @@ async fn begin(
         None => return Err(StoreError::Internal("no last change id".into())),
     };
     let ids = batch::event_ids(&rows)?;
-    Ok((tx, last_change, ids))
+    Ok((last_change, ids))
 }

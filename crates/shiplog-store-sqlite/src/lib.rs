@@ -553,6 +553,10 @@ impl Store for SqliteStore {
         self.signal.subscribe()
     }
 
+    fn outbox_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signal.subscribe_outbox()
+    }
+
     async fn last_change_id(&self, account: &Account) -> Result<i64> {
         self.readers
             .read(|conn| run_ready(webhooks::last_change_id(&mut SqliteConn(conn), account)))

@@ -287,8 +287,12 @@ pub trait Store: Send + Sync + 'static {
         delivery: shiplog_ingest::Delivery,
     ) -> Result<shiplog_api::hooks::DeliveryOut>;
     /// Bumped after each commit on this instance and, on PostgreSQL, on
-    /// the others: what the stream and the webhook workers wait on.
+    /// the others: what the stream waits on.
     fn change_signal(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// Bumped after each commit that may have changed the webhook outbox,
+    /// here or, on PostgreSQL, on the other instances: what the webhook
+    /// workers wait on.
+    fn outbox_signal(&self) -> tokio::sync::watch::Receiver<u64>;
     /// The account's newest change id; 0 before its first.
     async fn last_change_id(&self, account: &Account) -> Result<i64>;
     /// Creates a webhook with `secret` or replaces its configuration (and,

@@ -96,11 +96,11 @@ pub struct AttemptRow {
 /// serialised (one SQLite writer; one advisory lock on PostgreSQL), so the
 /// changes past it are the batch's own, and they are queued in the
 /// transaction that records them with one statement instead of one per
-/// change.
-pub async fn enqueue_since<T: WriteTx>(tx: &mut T, after: i64) -> Result<()> {
+/// change. Answers how many deliveries it queued.
+pub async fn enqueue_since<T: WriteTx>(tx: &mut T, after: i64) -> Result<u64> {
     let window = outbound::RETRY_WINDOW.as_millis() as i64;
     let values = vec![PAUSED.into(), window.into(), after.into()];
-    tx.execute(&ENQUEUE_SINCE, values).await.map(|_| ())
+    tx.execute(&ENQUEUE_SINCE, values).await
 }
 
 /// The last change id recorded so far (in a column `last_change_id`):

@@ -37,7 +37,7 @@ pub fn start(state: SharedState) -> JoinHandle<()> {
 async fn run(state: SharedState) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let freed = Arc::new(Notify::new());
-    let mut signal = state.store.change_signal();
+    let mut signal = state.store.outbox_signal();
     loop {
         signal.borrow_and_update();
         let wait = match due_in(&state).await {
