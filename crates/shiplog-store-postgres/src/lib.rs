@@ -1,7 +1,8 @@
 //! The PostgreSQL store, for several stateless instances on one database.
 //!
 //! Writes go through this instance's group-commit [`writer::Writer`]; reads
-//! use the pool directly. Every call is bounded in time, so an unreachable
+//! use the pool directly, the hot ones keeping their connections between
+//! requests ([`kept`]). Every call is bounded in time, so an unreachable
 //! database gives `Unavailable` (503) rather than a hang, and the pool
 //! reconnects by itself once the database is back.
 
@@ -9,6 +10,7 @@ mod apps;
 mod auth;
 mod batch;
 mod events;
+mod kept;
 mod migrations;
 pub mod testing;
 mod tx;
@@ -25,10 +27,10 @@ use shiplog_domain::input::{EventUpdate, NewEvent};
 use shiplog_domain::resources::{App, AppUpdate, Env, NewApp, NewEnv};
 use shiplog_domain::token::TokenHash;
 use shiplog_domain::{Event, EventFilter, Level, PageRequest, ResourceName, Timestamp};
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 
+use kept::{ReadConn, ReadConns};
 use shiplog_api::hooks::{CdeventOut, DeliveryOut};
 use shiplog_domain::{Actor, Change};
 use shiplog_ingest::cdevents::incoming::Incoming;
@@ -69,6 +71,7 @@ pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 pub struct PostgresStore {
     pool: PgPool,
+    reads: ReadConns,
     writer: Writer,
     marker_secret: Vec<u8>,
     signal: ChangeSignal,
@@ -220,6 +223,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             writer: Writer::start(pool.clone(), WRITE_QUEUE, signal.clone()),
             pool,
+            reads: ReadConns::default(),
             marker_secret,
             signal,
             auth_cache: AuthCache::new(),
@@ -228,8 +232,9 @@ impl PostgresStore {
         })
     }
 
-    async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>> {
-        self.pool.acquire().await.map_err(db_error)
+    /// A read's connection, in its turn.
+    async fn conn(&self) -> Result<ReadConn<'_>> {
+        self.reads.get(&self.pool).await
     }
 
     /// Whether this instance hears the others' changes now, and so uses
@@ -247,6 +252,36 @@ impl PostgresStore {
         self.auth_generation.bump();
         written
     }
+}
+
+/// A page of `app`'s events: with the app looked up in the page's own
+/// query, and only if that finds none, looked up alone to tell an empty
+/// page from an unknown app (or env).
+async fn list_events(
+    conn: &mut PgConnection,
+    account: &Account,
+    app: &str,
+    filter: &EventFilter,
+    page: &PageRequest<i64>,
+) -> Result<Vec<Event>> {
+    if filter.env.is_none() {
+        let named = ListedApp::Named {
+            account_id: account.id,
+            name: app,
+        };
+        let events = events::list(conn, named, filter, page, page.fetch_limit()).await?;
+        if !events.is_empty() {
+            return Ok(events);
+        }
+    }
+    let app = apps::find_app(conn, account, app).await?;
+    if let Some(env) = &filter.env
+        && !apps::app_has_env(conn, &app, env).await?
+    {
+        return Err(StoreError::not_found(format!("Env {env}")));
+    }
+    let found = ListedApp::Found(&app);
+    events::list(conn, found, filter, page, page.fetch_limit()).await
 }
 
 /// Bounds a read in time.
@@ -319,7 +354,8 @@ impl Store for PostgresStore {
     fn pool_status(&self) -> PoolStatus {
         PoolStatus {
             size: self.pool.size(),
-            idle: self.pool.num_idle() as u32,
+            // Kept connections are idle too, out of the pool.
+            idle: (self.pool.num_idle() + self.reads.kept()) as u32,
         }
     }
 
@@ -853,25 +889,10 @@ impl Store for PostgresStore {
         shiplog_store::known_name("App", app)?;
         bounded(async {
             let mut conn = self.conn().await?;
-            if filter.env.is_none() {
-                let named = ListedApp::Named {
-                    account_id: account.id,
-                    name: app,
-                };
-                let events =
-                    events::list(&mut conn, named, filter, page, page.fetch_limit()).await?;
-                if !events.is_empty() {
-                    return Ok(events);
-                }
-            }
-            let app = apps::find_app(&mut conn, account, app).await?;
-            if let Some(env) = &filter.env
-                && !apps::app_has_env(&mut conn, &app, env).await?
-            {
-                return Err(StoreError::not_found(format!("Env {env}")));
-            }
-            let found = ListedApp::Found(&app);
-            events::list(&mut conn, found, filter, page, page.fetch_limit()).await
+            let events = list_events(&mut conn, account, app, filter, page).await?;
+            // It ran to the end: the connection is idle.
+            conn.keep();
+            Ok(events)
         })
         .await
     }
@@ -1121,5 +1142,59 @@ mod tests {
             .await
             .expect("the other instance's workers wake for it")
             .unwrap();
+    }
+    /// A listing that ran to the end keeps its connection for the next
+    /// read; one abandoned midway (here, waiting on a table lock) leaves
+    /// its connection to the pool, and the next read still answers right.
+    #[tokio::test]
+    async fn only_a_read_that_ran_to_the_end_keeps_its_connection() {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        let name = |n: &str| ResourceName::parse("Name", n).unwrap();
+        store.create_user(&name("jdoe")).await.unwrap();
+        let jdoe = store.find_account("jdoe").await.unwrap();
+        store
+            .create_app(&jdoe, &name("web"), NewApp::default())
+            .await
+            .unwrap();
+        let actor = Actor::Token {
+            user: "jdoe".into(),
+            token_id: 1,
+            token_label: None,
+        };
+        let body = serde_json::json!({"commit_id": "abc"});
+        let push = NewEvent::parse(shiplog_domain::EventType::Push, body.as_object().unwrap());
+        store
+            .create_event(&jdoe, &actor, "web", push.unwrap())
+            .await
+            .unwrap();
+        let page = PageRequest {
+            order: shiplog_domain::Order::Asc,
+            limit: 10,
+            after: None,
+        };
+        let filter = EventFilter::default();
+        let list = || store.list_events(&jdoe, "web", &filter, &page);
+        assert_eq!(store.reads.kept(), 0);
+        let listed = list().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(store.reads.kept(), 1, "kept after a listing");
+
+        let mut admin = sqlx::PgConnection::connect(&database.url).await.unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let abandoned = tokio::time::timeout(Duration::from_millis(300), list()).await;
+        assert!(abandoned.is_err(), "the listing waited on the lock");
+        assert_eq!(store.reads.kept(), 0, "not kept when abandoned");
+        sqlx::raw_sql("COMMIT").execute(&mut admin).await.unwrap();
+
+        assert_eq!(list().await.unwrap(), listed);
+        assert_eq!(store.reads.kept(), 1);
     }
 }
