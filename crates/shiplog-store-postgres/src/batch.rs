@@ -1,8 +1,8 @@
 //! What the event writes of one group-commit batch share beside its
-//! transaction, to save round trips: the rows they append (written one
-//! multi-row statement per table, see [`shiplog_store::append`]), in a
-//! batch of event writes only their events too, and the apps they looked
-//! up.
+//! transaction, to save round trips: the rows they append (see
+//! [`shiplog_store::append`]), in a batch of event writes only their
+//! events too, all written in one statement of multi-row inserts, and the
+//! apps they looked up.
 //!
 //! Appended rows and apps are good only while the batch runs nothing but
 //! event writes: the writer writes the held rows and forgets the apps
@@ -102,41 +102,61 @@ impl Held {
             .truncate(mark.events.saturating_sub(self.written));
     }
 
-    /// Writes the held events and rows, one statement per table, and
-    /// forgets the apps; true if there was anything to write.
+    /// Writes the held events and rows in one statement, and forgets the
+    /// apps; true if there was anything to write.
     pub async fn write(&mut self, conn: &mut PgConnection) -> Result<bool> {
         self.apps.clear();
-        let events = self.write_events(conn).await?;
-        if self.rows.is_empty() {
-            return Ok(events);
-        }
         let rows = std::mem::take(&mut self.rows);
-        for table in Append::ALL {
-            let of_table: Vec<_> = rows
-                .iter()
+        let of_tables = Append::ALL.map(|table| {
+            rows.iter()
                 .filter(|(of, _)| *of == table)
                 .map(|(_, values)| values.as_slice())
-                .collect();
-            if !of_table.is_empty() {
-                insert_all(conn, unnest_sql(table), &column_kinds(table), &of_table).await?;
-            }
-        }
-        Ok(true)
+                .collect::<Vec<_>>()
+        });
+        self.insert(conn, &of_tables).await
     }
 
-    /// Inserts the held events, in one statement; true if there were any.
-    /// Writing the current write's own events touches it, and so does a
-    /// failure.
+    /// Inserts the held events alone; true if there were any.
     async fn write_events(&mut self, conn: &mut PgConnection) -> Result<bool> {
-        if self.events.is_empty() {
+        self.insert(conn, &Default::default()).await
+    }
+
+    /// Inserts the held events and `of_tables`, the rows of each appended
+    /// table, in one statement (see [`Parts::sql`]); true if there was
+    /// anything to insert. Inserting the current write's own events
+    /// touches it, and so does a failure with events in the statement.
+    async fn insert(
+        &mut self,
+        conn: &mut PgConnection,
+        of_tables: &[Vec<&[SqlValue]>; Append::ALL.len()],
+    ) -> Result<bool> {
+        let with_events = !self.events.is_empty();
+        let parts = Parts {
+            events: with_events,
+            tables: of_tables.each_ref().map(|rows| !rows.is_empty()),
+        };
+        if parts.is_empty() {
             return Ok(false);
         }
-        if self.event_count() > self.current {
+        if with_events && self.event_count() > self.current {
             self.touched = true;
         }
-        let rows: Vec<_> = self.events.iter().map(Vec::as_slice).collect();
-        let written = insert_all(conn, &EVENT_UNNEST.0, &EVENT_UNNEST.1, &rows).await;
-        if written.is_err() {
+        let events: Vec<_> = self.events.iter().map(Vec::as_slice).collect();
+        let written = async {
+            let mut query = sqlx::query(parts.sql());
+            if with_events {
+                query = bind_arrays(query, &EVENT_KINDS, &events)?;
+            }
+            for (table, rows) in Append::ALL.into_iter().zip(of_tables) {
+                if !rows.is_empty() {
+                    query = bind_arrays(query, &column_kinds(table), rows)?;
+                }
+            }
+            query.execute(&mut *conn).await.map_err(db_error)
+        }
+        .await;
+        drop(events);
+        if written.is_err() && with_events {
             self.touched = true;
         }
         written?;
@@ -200,66 +220,124 @@ fn column_kinds(table: Append) -> Vec<ColumnKind> {
     table.columns().iter().map(|(_, kind)| *kind).collect()
 }
 
-/// `unnest(…)` of arrays of these kinds, numbered from `$1`.
-fn unnest_arrays(kinds: &[ColumnKind]) -> String {
+/// `unnest(…)` of arrays of these kinds, numbered from `$first`.
+fn unnest_arrays(kinds: &[ColumnKind], first: usize) -> String {
     let arrays: Vec<_> = kinds
         .iter()
         .enumerate()
         .map(|(i, kind)| match kind {
-            ColumnKind::Int => format!("${}::bigint[]", i + 1),
-            ColumnKind::Text => format!("${}::text[]", i + 1),
-            ColumnKind::Bool => format!("${}::boolean[]", i + 1),
+            ColumnKind::Int => format!("${}::bigint[]", first + i),
+            ColumnKind::Text => format!("${}::text[]", first + i),
+            ColumnKind::Bool => format!("${}::boolean[]", first + i),
         })
         .collect();
     format!("unnest({})", arrays.join(", "))
 }
 
-/// `INSERT INTO t (…) SELECT * FROM unnest($1::bigint[], …)`: one
-/// statement for any number of rows, so PostgreSQL prepares it once.
-fn unnest_sql(table: Append) -> &'static str {
-    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
-        Append::ALL.map(|table| {
-            format!(
+/// Which inserts a write of held rows makes: of the events, and of each
+/// appended table.
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    events: bool,
+    tables: [bool; Append::ALL.len()],
+}
+
+impl Parts {
+    fn is_empty(self) -> bool {
+        !self.events && !self.tables.contains(&true)
+    }
+
+    /// Which of the statements of [`Parts::sql`] it is.
+    fn index(self) -> usize {
+        let tables = self.tables.iter().enumerate();
+        tables.fold(usize::from(self.events), |index, (i, &set)| {
+            index | usize::from(set) << (i + 1)
+        })
+    }
+
+    /// The statement: each insert of `unnest(…)` of arrays (one statement
+    /// for any number of rows, so PostgreSQL prepares it once), numbered
+    /// in order, all but the last in `WITH` (each runs once, to the end,
+    /// whether or not anything reads it).
+    fn sql(self) -> &'static str {
+        const VARIANTS: usize = 1 << (Append::ALL.len() + 1);
+        static SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
+            (0..VARIANTS)
+                .map(|index| {
+                    let parts = Parts {
+                        events: index & 1 != 0,
+                        tables: std::array::from_fn(|i| index & (1 << (i + 1)) != 0),
+                    };
+                    parts.build()
+                })
+                .collect()
+        });
+        &SQL[self.index()]
+    }
+
+    fn build(self) -> String {
+        let mut inserts = Vec::new();
+        let mut next = 1;
+        if self.events {
+            let kinds = &EVENT_KINDS;
+            inserts.push(format!(
+                "INSERT INTO events (id, {EVENT_INSERT_COLUMNS}) OVERRIDING SYSTEM VALUE \
+                 SELECT * FROM {}",
+                unnest_arrays(kinds, next)
+            ));
+            next += kinds.len();
+        }
+        for (table, _) in Append::ALL
+            .into_iter()
+            .zip(self.tables)
+            .filter(|(_, set)| *set)
+        {
+            let kinds = column_kinds(table);
+            inserts.push(format!(
                 "INSERT INTO {} ({}) SELECT * FROM {}{}",
                 table.table(),
                 table.column_list(),
-                unnest_arrays(&column_kinds(table)),
+                unnest_arrays(&kinds, next),
                 table.on_conflict()
-            )
-        })
-    });
-    &SQL[table as usize]
+            ));
+            next += kinds.len();
+        }
+        let last = inserts.pop().unwrap_or_default();
+        if inserts.is_empty() {
+            return last;
+        }
+        let with: Vec<_> = inserts
+            .iter()
+            .enumerate()
+            .map(|(i, insert)| format!("held_{i} AS ({insert})"))
+            .collect();
+        format!("WITH {} {last}", with.join(", "))
+    }
 }
 
-/// The insert of held events, with their ids, and the kinds of its
-/// columns: those of the values `event_values` gives, after the id.
-static EVENT_UNNEST: LazyLock<(String, Vec<ColumnKind>)> = LazyLock::new(|| {
+/// The kinds of the columns of a held event: its id, then those of the
+/// values `event_values` gives.
+static EVENT_KINDS: LazyLock<Vec<ColumnKind>> = LazyLock::new(|| {
     let sample = event_values(
         0,
         EventType::Push,
         Timestamp::from_millis(0),
         &EventFields::default(),
     );
-    let kinds: Vec<_> = std::iter::once(ColumnKind::Int)
+    std::iter::once(ColumnKind::Int)
         .chain(sample.iter().map(ColumnKind::of))
-        .collect();
-    let sql = format!(
-        "INSERT INTO events (id, {EVENT_INSERT_COLUMNS}) OVERRIDING SYSTEM VALUE \
-         SELECT * FROM {}",
-        unnest_arrays(&kinds)
-    );
-    (sql, kinds)
+        .collect()
 });
 
-/// Inserts `rows` in one statement `sql` of arrays of `kinds`, in their
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds `rows` to `query` as one array per column of `kinds`, in their
 /// order.
-async fn insert_all(
-    conn: &mut PgConnection,
-    sql: &str,
+fn bind_arrays<'q>(
+    mut query: PgQuery<'q>,
     kinds: &[ColumnKind],
-    rows: &[&[SqlValue]],
-) -> Result<()> {
-    let mut query = sqlx::query(sql);
+    rows: &[&'q [SqlValue]],
+) -> Result<PgQuery<'q>> {
     for (column, kind) in kinds.iter().enumerate() {
         query = match kind {
             ColumnKind::Int => query.bind(array(rows, column, |value| match value {
@@ -276,8 +354,7 @@ async fn insert_all(
             })?),
         };
     }
-    query.execute(conn).await.map_err(db_error)?;
-    Ok(())
+    Ok(query)
 }
 
 /// The cells of `column` of `rows`, each taken out by `cell` (none if the
