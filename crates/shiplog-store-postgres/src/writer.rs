@@ -377,7 +377,7 @@ async fn without_savepoints(
     conn: &mut WriterConn,
     jobs: &mut [Box<dyn Job>],
 ) -> Option<Result<Committed>> {
-    let (outbox, ids) = match begin(conn, false, jobs.len()).await {
+    let (last_change, ids) = match begin(conn, false, jobs.len()).await {
         Ok(begun) => begun,
         Err(err) => return Some(Err(err)),
     };
@@ -398,7 +398,7 @@ async fn without_savepoints(
             return None;
         }
     }
-    Some(finish(batch, outbox, any_ok, false).await)
+    Some(finish(batch, last_change, any_ok, false).await)
 }
 
 /// Runs each write in its own savepoint. The savepoint statements between
@@ -408,7 +408,7 @@ async fn without_savepoints(
 /// nothing else.
 async fn with_savepoints(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Result<Committed> {
     let lone = jobs.len() == 1;
-    let (outbox, _) = begin(conn, !lone, 0).await?;
+    let (last_change, _) = begin(conn, !lone, 0).await?;
     let mut batch = Batch {
         tx: conn,
         held: Held::default(),
@@ -468,7 +468,7 @@ async fn with_savepoints(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Re
             savepoint = false;
         }
     }
-    finish(batch, outbox, any_ok, !only_events).await
+    finish(batch, last_change, any_ok, !only_events).await
 }
 
 /// Writes what the batch holds before a write of another kind runs, in the
@@ -486,11 +486,10 @@ async fn write_held_before(batch: &mut Batch<'_>) -> Result<()> {
 
 /// Writes what the batch holds, queues its changes for the webhooks and
 /// commits. `outbox_touched` says whether the batch's writes may have
-/// changed the outbox themselves (or the webhooks), besides queueing its
-/// changes.
+/// changed the outbox themselves, besides queueing its changes.
 async fn finish(
     batch: Batch<'_>,
-    outbox: OutboxBefore,
+    last_change: i64,
     any_ok: bool,
     outbox_touched: bool,
 ) -> Result<Committed> {
@@ -504,14 +503,8 @@ async fn finish(
     let Batch { tx, mut held } = batch;
     // The outbox is derived from the batch's changes, in its transaction:
     // if storing or queueing them fails, nothing is acknowledged.
-    // With no webhook, as read under the lock, and none made by the batch,
-    // there is nothing to queue, and no statement to spend on it.
-    let may_queue = outbox.any_webhook || outbox_touched;
     let queued = match held.write(&mut *tx).await {
-        Ok(_) if may_queue => {
-            webhooks::enqueue_since(&mut PgConn(&mut *tx), outbox.last_change).await
-        }
-        Ok(_) => Ok(0),
+        Ok(_) => webhooks::enqueue_since(&mut PgConn(&mut *tx), last_change).await,
         Err(err) => Err(err),
     };
     let queued = match queued {
@@ -549,32 +542,18 @@ fn rolled_back() -> StoreError {
     StoreError::Unavailable("a write batch was rolled back".into())
 }
 
-/// What the outbox is queued from, read under the write lock as a batch
-/// begins: every instance's writes take the lock, so neither changes
-/// before the commit but by the batch's own writes.
-#[derive(Debug, Clone, Copy)]
-struct OutboxBefore {
-    /// The last change id: the batch's changes come after it.
-    last_change: i64,
-    /// Whether any webhook exists, enabled or not.
-    any_webhook: bool,
-}
-
-/// Whether any webhook exists, in a column `any_webhook`.
-const ANY_WEBHOOK: &str = "SELECT EXISTS (SELECT 1 FROM webhooks) AS any_webhook";
-
 /// Opens the batch's transaction on `conn`, takes the write lock and reads
-/// what the outbox is queued from, then, in the same round trip, takes
-/// `event_ids` ids for the batch's events when more than zero and sets the
-/// first job's savepoint when `savepoint`. Each statement of a simple query
-/// reads its own snapshot, so all is read, and the new ids taken, after
-/// the lock is held.
+/// the last change id (the batch's changes come after it), then, in the
+/// same round trip, takes `event_ids` ids for the batch's events when more
+/// than zero and sets the first job's savepoint when `savepoint`. Each
+/// statement of a simple query reads its own snapshot, so the id is read,
+/// and the new ids taken, after the lock is held.
 async fn begin(
     conn: &mut WriterConn,
     savepoint: bool,
     event_ids: usize,
-) -> Result<(OutboxBefore, Vec<i64>)> {
-    let mut sql = format!("BEGIN; {LOCK}; {}; {ANY_WEBHOOK}", webhooks::LAST_CHANGE_ID);
+) -> Result<(i64, Vec<i64>)> {
+    let mut sql = format!("BEGIN; {LOCK}; {}", webhooks::LAST_CHANGE_ID);
     if event_ids > 0 {
         sql.push_str("; ");
         sql.push_str(&batch::take_event_ids(event_ids));
@@ -589,19 +568,13 @@ async fn begin(
         .fetch_all(sql.as_str())
         .await
         .map_err(db_error)?;
-    let column = |name: &str| {
-        rows.iter()
-            .find(|row| batch::first_column_is(row, name))
-            .ok_or_else(|| StoreError::Internal(format!("no {name}")))
-    };
-    let outbox = OutboxBefore {
-        last_change: column("last_change_id")?
-            .try_get::<i64, _>(0)
-            .map_err(db_error)?,
-        any_webhook: column("any_webhook")?
-            .try_get::<bool, _>(0)
-            .map_err(db_error)?,
+    let last_change = rows
+        .iter()
+        .find(|row| batch::first_column_is(row, "last_change_id"));
+    let last_change = match last_change {
+        Some(row) => row.try_get::<i64, _>(0).map_err(db_error)?,
+        None => return Err(StoreError::Internal("no last change id".into())),
     };
     let ids = batch::event_ids(&rows)?;
-    Ok((outbox, ids))
+    Ok((last_change, ids))
 }
