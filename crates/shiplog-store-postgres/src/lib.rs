@@ -1062,6 +1062,28 @@ mod tests {
         assert_eq!(store.user_count().await.unwrap(), 2);
     }
 
+    /// A user jdoe with an app `web`, and an actor writing as jdoe.
+    async fn user_with_app(store: &PostgresStore) -> (Account, Actor) {
+        let name = |n: &str| ResourceName::parse("Name", n).unwrap();
+        store.create_user(&name("jdoe")).await.unwrap();
+        let jdoe = store.find_account("jdoe").await.unwrap();
+        store
+            .create_app(&jdoe, &name("web"), NewApp::default())
+            .await
+            .unwrap();
+        let actor = Actor::Token {
+            user: "jdoe".into(),
+            token_id: 1,
+            token_label: None,
+        };
+        (jdoe, actor)
+    }
+
+    fn push() -> NewEvent {
+        let body = serde_json::json!({"commit_id": "abc"});
+        NewEvent::parse(shiplog_domain::EventType::Push, body.as_object().unwrap()).unwrap()
+    }
+
     /// A batch of event writes that queued no delivery leaves the webhook
     /// workers asleep, here and on the other instances; one that queued
     /// some, or any other write, wakes them.
@@ -1079,22 +1101,7 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "never listening");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let name = |n: &str| ResourceName::parse("Name", n).unwrap();
-        store.create_user(&name("jdoe")).await.unwrap();
-        let jdoe = store.find_account("jdoe").await.unwrap();
-        store
-            .create_app(&jdoe, &name("web"), NewApp::default())
-            .await
-            .unwrap();
-        let actor = Actor::Token {
-            user: "jdoe".into(),
-            token_id: 1,
-            token_label: None,
-        };
-        let push = || {
-            let body = serde_json::json!({"commit_id": "abc"});
-            NewEvent::parse(shiplog_domain::EventType::Push, body.as_object().unwrap()).unwrap()
-        };
+        let (jdoe, actor) = user_with_app(&store).await;
         // Lets the notifications of the writes above arrive first.
         tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -1154,22 +1161,9 @@ mod tests {
         };
         let database = testing::TempDatabase::create(&server).await.unwrap();
         let store = PostgresStore::open(&database.url).await.unwrap();
-        let name = |n: &str| ResourceName::parse("Name", n).unwrap();
-        store.create_user(&name("jdoe")).await.unwrap();
-        let jdoe = store.find_account("jdoe").await.unwrap();
+        let (jdoe, actor) = user_with_app(&store).await;
         store
-            .create_app(&jdoe, &name("web"), NewApp::default())
-            .await
-            .unwrap();
-        let actor = Actor::Token {
-            user: "jdoe".into(),
-            token_id: 1,
-            token_label: None,
-        };
-        let body = serde_json::json!({"commit_id": "abc"});
-        let push = NewEvent::parse(shiplog_domain::EventType::Push, body.as_object().unwrap());
-        store
-            .create_event(&jdoe, &actor, "web", push.unwrap())
+            .create_event(&jdoe, &actor, "web", push())
             .await
             .unwrap();
         let page = PageRequest {
