@@ -155,7 +155,6 @@ impl Held {
             query.execute(&mut *conn).await.map_err(db_error)
         }
         .await;
-        drop(events);
         if written.is_err() && with_events {
             self.touched = true;
         }

@@ -19,7 +19,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::{PING_AFTER_IDLE, POOL_SIZE, db_error};
+use crate::{POOL_SIZE, db_error, known_alive};
 use shiplog_store::Result;
 
 /// Reads at once: the pool's size less the writer's connection and one to
@@ -77,7 +77,7 @@ impl ReadConns {
     fn take_fresh(&self) -> Option<PoolConnection<Postgres>> {
         let mut kept = self.kept.lock().unwrap_or_else(|err| err.into_inner());
         let newest = kept.pop()?;
-        if newest.since.elapsed() <= PING_AFTER_IDLE {
+        if known_alive(newest.since.elapsed()) {
             return Some(newest.conn);
         }
         // Kept longer than the newest: stale as well.

@@ -63,11 +63,17 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 const PRUNE_LOCK: i64 = 0x5348_4950_5052_554e;
 /// How long to wait for a free or new connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-/// A pooled connection idle longer is pinged before it is handed out. The
-/// pool already pings every connection as it comes back, so one in steady
-/// use is known to be alive; a ping on every hand-out as well would add a
-/// round trip to each request.
-pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+/// A connection idle longer is checked (pinged) before it is used again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Whether a connection idle for `idle_for` is taken as alive without a
+/// ping: the pool's, the writer's and the reads' kept ones alike. A ping on
+/// every use would add a round trip to each request; one closed by the
+/// server within the second fails the one use that finds it (`Unavailable`)
+/// and is not used again.
+pub(crate) fn known_alive(idle_for: Duration) -> bool {
+    idle_for <= PING_AFTER_IDLE
+}
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -201,7 +207,7 @@ impl PostgresStore {
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
-                    if meta.idle_for > PING_AFTER_IDLE {
+                    if !known_alive(meta.idle_for) {
                         conn.ping().await?;
                     }
                     Ok(true)
@@ -1190,5 +1196,70 @@ mod tests {
 
         assert_eq!(list().await.unwrap(), listed);
         assert_eq!(store.reads.kept(), 1);
+    }
+    /// Connections kept by the writer and by a listing that the server
+    /// closes right after their use fail at most the uses that find them,
+    /// as `Unavailable` (503), and are not used again: reads and writes
+    /// answer right within a few tries.
+    #[tokio::test]
+    async fn kept_connections_the_server_closed_fail_as_unavailable_and_are_replaced() {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        let (jdoe, actor) = user_with_app(&store).await;
+        store
+            .create_event(&jdoe, &actor, "web", push())
+            .await
+            .unwrap();
+        let page = PageRequest {
+            order: shiplog_domain::Order::Asc,
+            limit: 10,
+            after: None,
+        };
+        let filter = EventFilter::default();
+        let listed = store
+            .list_events(&jdoe, "web", &filter, &page)
+            .await
+            .unwrap();
+        assert_eq!(store.reads.kept(), 1);
+
+        let mut admin = sqlx::PgConnection::connect(&database.url).await.unwrap();
+        let closed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        assert!(closed.len() >= 2, "the writer's and the listing's");
+
+        let tries = POOL_SIZE as usize + 2;
+        let mut read = None;
+        for _ in 0..tries {
+            match store.list_events(&jdoe, "web", &filter, &page).await {
+                Ok(events) => {
+                    read = Some(events);
+                    break;
+                }
+                Err(err) => assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}"),
+            }
+        }
+        assert_eq!(read, Some(listed));
+        let name = ResourceName::parse("Name", "ci").unwrap();
+        let mut wrote = false;
+        for _ in 0..tries {
+            match store.create_user(&name).await {
+                Ok(_) => {
+                    wrote = true;
+                    break;
+                }
+                Err(err) => assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}"),
+            }
+        }
+        assert!(wrote, "a write went through");
+        assert_eq!(store.user_count().await.unwrap(), 2);
     }
 }

@@ -26,7 +26,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{PING_AFTER_IDLE, db_error};
+use super::{db_error, known_alive};
 use crate::batch::{self, BatchConn, Held};
 use crate::tx::PgConn;
 use shiplog_store::signal::{ChangeSignal, OUTBOX_TOUCHED};
@@ -68,11 +68,11 @@ struct WriterConn {
 }
 
 impl WriterConn {
-    /// Whether it may serve the next batch: out of any transaction, and
-    /// used recently enough to be known alive (one idle longer goes back to
-    /// the pool, which checks it, and a fresh one is taken).
+    /// Whether it may serve the next batch: used recently enough to be
+    /// known alive (one idle longer goes back to the pool, which checks it,
+    /// and a fresh one is taken). One left in a transaction is never kept.
     fn reusable(&self) -> bool {
-        !self.in_transaction && self.last_used.elapsed() <= PING_AFTER_IDLE
+        known_alive(self.last_used.elapsed())
     }
 
     /// Ends the transaction, keeping nothing of it.
