@@ -1085,6 +1085,32 @@ mod tests {
         (jdoe, actor)
     }
 
+    /// A fresh database (`None`, with a notice, without a server to make it
+    /// on), a store on it, and its user jdoe whose app `web` has one push.
+    async fn store_with_a_push() -> Option<(testing::TempDatabase, PostgresStore, Account)> {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        let (jdoe, actor) = user_with_app(&store).await;
+        store
+            .create_event(&jdoe, &actor, "web", push())
+            .await
+            .unwrap();
+        Some((database, store, jdoe))
+    }
+
+    /// The first page of ten, oldest first.
+    fn first_page() -> PageRequest<i64> {
+        PageRequest {
+            order: shiplog_domain::Order::Asc,
+            limit: 10,
+            after: None,
+        }
+    }
+
     fn push() -> NewEvent {
         let body = serde_json::json!({"commit_id": "abc"});
         NewEvent::parse(shiplog_domain::EventType::Push, body.as_object().unwrap()).unwrap()
@@ -1156,27 +1182,16 @@ mod tests {
             .expect("the other instance's workers wake for it")
             .unwrap();
     }
+
     /// A listing that ran to the end keeps its connection for the next
     /// read; one abandoned midway (here, waiting on a table lock) leaves
     /// its connection to the pool, and the next read still answers right.
     #[tokio::test]
     async fn only_a_read_that_ran_to_the_end_keeps_its_connection() {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+        let Some((database, store, jdoe)) = store_with_a_push().await else {
             return;
         };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
-        let store = PostgresStore::open(&database.url).await.unwrap();
-        let (jdoe, actor) = user_with_app(&store).await;
-        store
-            .create_event(&jdoe, &actor, "web", push())
-            .await
-            .unwrap();
-        let page = PageRequest {
-            order: shiplog_domain::Order::Asc,
-            limit: 10,
-            after: None,
-        };
+        let page = first_page();
         let filter = EventFilter::default();
         let list = || store.list_events(&jdoe, "web", &filter, &page);
         assert_eq!(store.reads.kept(), 0);
@@ -1197,28 +1212,17 @@ mod tests {
         assert_eq!(list().await.unwrap(), listed);
         assert_eq!(store.reads.kept(), 1);
     }
+
     /// Connections kept by the writer and by a listing that the server
     /// closes right after their use fail at most the uses that find them,
     /// as `Unavailable` (503), and are not used again: reads and writes
     /// answer right within a few tries.
     #[tokio::test]
     async fn kept_connections_the_server_closed_fail_as_unavailable_and_are_replaced() {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+        let Some((database, store, jdoe)) = store_with_a_push().await else {
             return;
         };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
-        let store = PostgresStore::open(&database.url).await.unwrap();
-        let (jdoe, actor) = user_with_app(&store).await;
-        store
-            .create_event(&jdoe, &actor, "web", push())
-            .await
-            .unwrap();
-        let page = PageRequest {
-            order: shiplog_domain::Order::Asc,
-            limit: 10,
-            after: None,
-        };
+        let page = first_page();
         let filter = EventFilter::default();
         let listed = store
             .list_events(&jdoe, "web", &filter, &page)
