@@ -1,5 +1,6 @@
 //! The `shiplog` binary: parses the command line and hands over.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use shiplog_server::cli::{Cli, Command, HookCommand, MemberCommand, TokenCommand, UserCommand};
@@ -228,6 +229,7 @@ fn init_logging(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
