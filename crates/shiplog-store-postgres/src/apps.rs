@@ -35,9 +35,42 @@ pub async fn find_app(conn: &mut PgConnection, account: &Account, name: &str) ->
         .await
         .map_err(db_error)?
         .ok_or_else(|| StoreError::not_found(format!("App {name}")))?;
-    let mut app = app_row(&row, 0).map_err(db_error)?;
-    app.retention_days = row.try_get(4).map_err(db_error)?;
+    looked_up_app(&row, 0)
+}
+
+/// An app as a lookup reads it ([`queries::APP_LOOKUP_COLUMNS`], from
+/// column `offset` on).
+fn looked_up_app(row: &PgRow, offset: usize) -> Result<AppRow> {
+    let mut app = app_row(row, offset).map_err(db_error)?;
+    app.retention_days = row.try_get(offset + 4).map_err(db_error)?;
     Ok(app)
+}
+
+/// The name of the first column of [`apps_by_id_sql`]'s rows.
+const KNOWN_APP: &str = "known_app_account";
+
+/// The apps of these ids that still exist, each with its account id first,
+/// as one statement of a simple query (which binds nothing: the ids, plain
+/// integers, are written into it).
+pub fn apps_by_id_sql(ids: &[i64]) -> String {
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT account_id AS {KNOWN_APP}, {} FROM apps WHERE id IN ({list})",
+        queries::APP_LOOKUP_COLUMNS
+    )
+}
+
+/// The apps among the rows of a simple query that ran [`apps_by_id_sql`],
+/// each with its account id.
+pub fn apps_by_id(rows: &[PgRow]) -> Result<Vec<(i64, AppRow)>> {
+    rows.iter()
+        .filter(|row| crate::batch::first_column_is(row, KNOWN_APP))
+        .map(|row| Ok((row.try_get(0).map_err(db_error)?, looked_up_app(row, 1)?)))
+        .collect()
 }
 
 /// An app with its newest build and release.

@@ -2,7 +2,8 @@
 //! transaction, to save round trips: the rows they append (see
 //! [`shiplog_store::append`]), in a batch of event writes only their
 //! events too, all written in one statement of multi-row inserts, and the
-//! apps they looked up.
+//! apps they looked up (or the batch read at its start: the apps recent
+//! batches used, see [`RecentApps`]).
 //!
 //! Appended rows and apps are good only while the batch runs nothing but
 //! event writes: the writer writes the held rows and forgets the apps
@@ -53,6 +54,8 @@ pub struct Held {
     /// How many of the batch's events are written.
     written: usize,
     apps: Vec<(i64, AppRow)>,
+    /// The ids of the apps the batch's event writes used, first use first.
+    used_apps: Vec<i64>,
     touched: bool,
     /// Where the current write's events begin, counted from the batch's
     /// first.
@@ -68,6 +71,24 @@ impl Held {
             event_ids: writes.max(1),
             ids: ids.into(),
             ..Held::default()
+        }
+    }
+
+    /// Knows `apps` (each with its account id), read in this transaction
+    /// under the write lock, without looking them up again.
+    pub fn know_apps(&mut self, apps: Vec<(i64, AppRow)>) {
+        self.apps = apps;
+    }
+
+    /// The ids of the apps the batch's event writes used.
+    pub fn used_apps(&self) -> &[i64] {
+        &self.used_apps
+    }
+
+    /// Notes that an event write used the app `id`.
+    fn use_app(&mut self, id: i64) {
+        if !self.used_apps.contains(&id) {
+            self.used_apps.push(id);
         }
     }
 
@@ -206,6 +227,31 @@ pub fn event_ids(rows: &[PgRow]) -> Result<Vec<i64>> {
     }
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// The ids of the apps that recent batches' event writes used, most recent
+/// first. The next batch reads these apps again in its first round trip,
+/// under the write lock, and its writes find them there instead of each
+/// looking its app up in a round trip of its own. Only ids are kept, never
+/// an app: what a batch knows of an app it read itself, so an app deleted
+/// or changed since is not found there, or found as it is now.
+#[derive(Debug, Default)]
+pub struct RecentApps(Vec<i64>);
+
+impl RecentApps {
+    /// How many apps are read again at the start of each batch.
+    const MOST: usize = 32;
+
+    pub fn ids(&self) -> &[i64] {
+        &self.0
+    }
+
+    /// Puts the apps a batch used first, in their order.
+    pub fn remember(&mut self, used: &[i64]) {
+        self.0.retain(|id| !used.contains(id));
+        self.0.splice(0..0, used.iter().copied().take(Self::MOST));
+        self.0.truncate(Self::MOST);
+    }
 }
 
 /// Whether `row`'s first column is named `name`: which statement of a
@@ -409,11 +455,14 @@ impl Db for BatchConn<'_> {
             .iter()
             .find(|(of, app)| *of == account.id && app.name == name);
         if let Some((_, app)) = known {
-            return Ok(app.clone());
+            let app = app.clone();
+            self.held.use_app(app.id);
+            return Ok(app);
         }
         let found = PgConn(self.conn).find_app(account, name).await;
         let app = self.read(found)?;
         self.held.apps.push((account.id, app.clone()));
+        self.held.use_app(app.id);
         Ok(app)
     }
 

@@ -1116,6 +1116,48 @@ mod tests {
         NewEvent::parse(shiplog_domain::EventType::Push, body.as_object().unwrap()).unwrap()
     }
 
+    /// The writer reads again, under its write lock, the apps its recent
+    /// batches used: an app another instance deleted since is not found
+    /// (not written to by its old id), and one made again under the same
+    /// name is written to under its new id.
+    #[tokio::test]
+    async fn apps_changed_by_another_instance_are_read_as_they_are_now() {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        let other = PostgresStore::open(&database.url).await.unwrap();
+        let (jdoe, actor) = user_with_app(&store).await;
+        store
+            .create_event(&jdoe, &actor, "web", push())
+            .await
+            .unwrap();
+        other.delete_app(&jdoe, "web").await.unwrap();
+        let refused = store.create_event(&jdoe, &actor, "web", push()).await;
+        assert!(
+            matches!(&refused, Err(StoreError::Domain(shiplog_domain::DomainError::NotFound(what))) if what == "App web"),
+            "{refused:?}"
+        );
+
+        let name = ResourceName::parse("Name", "web").unwrap();
+        other
+            .create_app(&jdoe, &name, NewApp::default())
+            .await
+            .unwrap();
+        // Some in one batch, each finding the app the batch read.
+        let writes = (0..3).map(|_| store.create_event(&jdoe, &actor, "web", push()));
+        for written in futures_util::future::join_all(writes).await {
+            written.unwrap();
+        }
+        let events = other
+            .list_events(&jdoe, "web", &EventFilter::default(), &first_page())
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 3, "only the new app's events: {events:?}");
+    }
+
     /// A batch of event writes that queued no delivery leaves the webhook
     /// workers asleep, here and on the other instances; one that queued
     /// some, or any other write, wakes them.

@@ -27,8 +27,10 @@ use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{db_error, known_alive};
-use crate::batch::{self, BatchConn, Held};
+use crate::apps;
+use crate::batch::{self, BatchConn, Held, RecentApps};
 use crate::tx::PgConn;
+use shiplog_store::columns::AppRow;
 use shiplog_store::signal::{ChangeSignal, OUTBOX_TOUCHED};
 use shiplog_store::{Result, StoreError, webhooks};
 use sqlx::{Executor, Row};
@@ -297,6 +299,7 @@ impl Writer {
 async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Box<dyn Job>>, signal: ChangeSignal) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut kept: Option<WriterConn> = None;
+    let mut recent_apps = RecentApps::default();
     while let Some(first) = receiver.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -313,15 +316,18 @@ async fn run(pool: PgPool, mut receiver: mpsc::Receiver<Box<dyn Job>>, signal: C
         };
         let commit = match conn {
             Ok(mut conn) => {
-                let commit = tokio::time::timeout(BATCH_TIMEOUT, run_batch(&mut conn, &mut jobs))
-                    .await
-                    .unwrap_or_else(|_| {
-                        // Abandoned wherever it was, the commit included:
-                        // its outcome is unknown, so no write of it is
-                        // acknowledged.
-                        tracing::warn!("a write batch timed out and was abandoned");
-                        Err(StoreError::Unavailable("the write did not complete".into()))
-                    });
+                let commit = tokio::time::timeout(
+                    BATCH_TIMEOUT,
+                    run_batch(&mut conn, &mut jobs, &mut recent_apps),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    // Abandoned wherever it was, the commit included:
+                    // its outcome is unknown, so no write of it is
+                    // acknowledged.
+                    tracing::warn!("a write batch timed out and was abandoned");
+                    Err(StoreError::Unavailable("the write did not complete".into()))
+                });
                 // One still in a transaction is closed as it is dropped.
                 kept = Some(conn).filter(|conn| !conn.in_transaction);
                 commit
@@ -360,14 +366,18 @@ struct Committed {
 
 /// Runs a batch in one transaction on `conn`; an error if it was rolled
 /// back whole.
-async fn run_batch(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Result<Committed> {
+async fn run_batch(
+    conn: &mut WriterConn,
+    jobs: &mut [Box<dyn Job>],
+    recent_apps: &mut RecentApps,
+) -> Result<Committed> {
     if jobs.len() > 1
         && jobs.iter().all(|job| job.event_write())
-        && let Some(commit) = without_savepoints(conn, jobs).await
+        && let Some(commit) = without_savepoints(conn, jobs, recent_apps).await
     {
         return commit;
     }
-    with_savepoints(conn, jobs).await
+    with_savepoints(conn, jobs, recent_apps).await
 }
 
 /// Runs event writes one after the other, with no savepoint; `None` if one
@@ -376,15 +386,16 @@ async fn run_batch(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Result<C
 async fn without_savepoints(
     conn: &mut WriterConn,
     jobs: &mut [Box<dyn Job>],
+    recent_apps: &mut RecentApps,
 ) -> Option<Result<Committed>> {
-    let (last_change, ids) = match begin(conn, false, jobs.len()).await {
+    let begun = match begin(conn, false, jobs.len(), recent_apps).await {
         Ok(begun) => begun,
         Err(err) => return Some(Err(err)),
     };
-    let mut batch = Batch {
-        tx: conn,
-        held: Held::with_events(jobs.len(), ids),
-    };
+    let mut held = Held::with_events(jobs.len(), begun.event_ids);
+    held.know_apps(begun.apps);
+    let last_change = begun.last_change;
+    let mut batch = Batch { tx: conn, held };
     let mut any_ok = false;
     for job in jobs.iter_mut() {
         let mark = batch.held.start();
@@ -398,7 +409,7 @@ async fn without_savepoints(
             return None;
         }
     }
-    Some(finish(batch, last_change, any_ok, false).await)
+    Some(finish(batch, last_change, any_ok, false, recent_apps).await)
 }
 
 /// Runs each write in its own savepoint. The savepoint statements between
@@ -406,13 +417,17 @@ async fn without_savepoints(
 /// query), the first travels with the write lock, and a lone write runs
 /// without one: its failure rolls back the transaction, which holds
 /// nothing else.
-async fn with_savepoints(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Result<Committed> {
+async fn with_savepoints(
+    conn: &mut WriterConn,
+    jobs: &mut [Box<dyn Job>],
+    recent_apps: &mut RecentApps,
+) -> Result<Committed> {
     let lone = jobs.len() == 1;
-    let (last_change, _) = begin(conn, !lone, 0).await?;
-    let mut batch = Batch {
-        tx: conn,
-        held: Held::default(),
-    };
+    let begun = begin(conn, !lone, 0, recent_apps).await?;
+    let last_change = begun.last_change;
+    let mut held = Held::default();
+    held.know_apps(begun.apps);
+    let mut batch = Batch { tx: conn, held };
     let only_events = jobs.iter().all(|job| job.event_write());
     let mut any_ok = false;
     let count = jobs.len();
@@ -468,7 +483,7 @@ async fn with_savepoints(conn: &mut WriterConn, jobs: &mut [Box<dyn Job>]) -> Re
             savepoint = false;
         }
     }
-    finish(batch, last_change, any_ok, !only_events).await
+    finish(batch, last_change, any_ok, !only_events, recent_apps).await
 }
 
 /// Writes what the batch holds before a write of another kind runs, in the
@@ -492,7 +507,9 @@ async fn finish(
     last_change: i64,
     any_ok: bool,
     outbox_touched: bool,
+    recent_apps: &mut RecentApps,
 ) -> Result<Committed> {
+    recent_apps.remember(batch.held.used_apps());
     if !any_ok {
         batch.tx.end("COMMIT").await?;
         return Ok(Committed {
@@ -542,21 +559,36 @@ fn rolled_back() -> StoreError {
     StoreError::Unavailable("a write batch was rolled back".into())
 }
 
+/// What a batch's first round trip read, under the write lock.
+struct Begun {
+    /// The last change id: the batch's changes come after it.
+    last_change: i64,
+    /// Ids taken for the batch's events.
+    event_ids: Vec<i64>,
+    /// The recent apps that still exist, each with its account id.
+    apps: Vec<(i64, AppRow)>,
+}
+
 /// Opens the batch's transaction on `conn`, takes the write lock and reads
-/// the last change id (the batch's changes come after it), then, in the
-/// same round trip, takes `event_ids` ids for the batch's events when more
-/// than zero and sets the first job's savepoint when `savepoint`. Each
-/// statement of a simple query reads its own snapshot, so the id is read,
-/// and the new ids taken, after the lock is held.
+/// the last change id, then, in the same round trip, takes `event_ids` ids
+/// for the batch's events when more than zero, reads the recent apps, and
+/// sets the first job's savepoint when `savepoint`. Each statement of a
+/// simple query reads its own snapshot, so all is read, and the new ids
+/// taken, after the lock is held.
 async fn begin(
     conn: &mut WriterConn,
     savepoint: bool,
     event_ids: usize,
-) -> Result<(i64, Vec<i64>)> {
+    recent_apps: &RecentApps,
+) -> Result<Begun> {
     let mut sql = format!("BEGIN; {LOCK}; {}", webhooks::LAST_CHANGE_ID);
     if event_ids > 0 {
         sql.push_str("; ");
         sql.push_str(&batch::take_event_ids(event_ids));
+    }
+    if !recent_apps.ids().is_empty() {
+        sql.push_str("; ");
+        sql.push_str(&apps::apps_by_id_sql(recent_apps.ids()));
     }
     if savepoint {
         sql.push_str("; SAVEPOINT job");
@@ -575,6 +607,9 @@ async fn begin(
         Some(row) => row.try_get::<i64, _>(0).map_err(db_error)?,
         None => return Err(StoreError::Internal("no last change id".into())),
     };
-    let ids = batch::event_ids(&rows)?;
-    Ok((last_change, ids))
+    Ok(Begun {
+        last_change,
+        event_ids: batch::event_ids(&rows)?,
+        apps: apps::apps_by_id(&rows)?,
+    })
 }

@@ -165,9 +165,23 @@ pub static FIND_RELEASE: LazyLock<String> = LazyLock::new(|| {
 pub const INSERT_APP: &str =
     "INSERT INTO apps (account_id, name, description, created_ms) VALUES ($1, $2, $3, $4)";
 
+/// The columns an app is looked up with, in the order the backends read
+/// them: id, name, description, created, retention days.
+macro_rules! app_lookup_columns {
+    () => {
+        "id, name, description, created_ms, retention_days"
+    };
+}
+
+/// [`app_lookup_columns`] as a constant, for SQL built at run time.
+pub const APP_LOOKUP_COLUMNS: &str = app_lookup_columns!();
+
 /// An app of an account by name: (account id, name).
-pub const FIND_APP: &str = "SELECT id, name, description, created_ms, retention_days FROM apps \
-     WHERE account_id = $1 AND name = $2";
+pub const FIND_APP: &str = concat!(
+    "SELECT ",
+    app_lookup_columns!(),
+    " FROM apps WHERE account_id = $1 AND name = $2"
+);
 
 /// Creates an app with its own retention: (account id, name, description,
 /// created, retention days).
