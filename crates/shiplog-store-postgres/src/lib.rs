@@ -1102,6 +1102,19 @@ mod tests {
         Some((database, store, jdoe))
     }
 
+    /// A fresh database (`None`, with a notice, without a server to make it
+    /// on) and two stores on it, as two instances would be.
+    async fn two_instances() -> Option<(testing::TempDatabase, PostgresStore, PostgresStore)> {
+        let Some(server) = testing::postgres_server_url() else {
+            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let store = PostgresStore::open(&database.url).await.unwrap();
+        let other = PostgresStore::open(&database.url).await.unwrap();
+        Some((database, store, other))
+    }
+
     /// The first page of ten, oldest first.
     fn first_page() -> PageRequest<i64> {
         PageRequest {
@@ -1122,13 +1135,9 @@ mod tests {
     /// name is written to under its new id.
     #[tokio::test]
     async fn apps_changed_by_another_instance_are_read_as_they_are_now() {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+        let Some((_database, store, other)) = two_instances().await else {
             return;
         };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
-        let store = PostgresStore::open(&database.url).await.unwrap();
-        let other = PostgresStore::open(&database.url).await.unwrap();
         let (jdoe, actor) = user_with_app(&store).await;
         store
             .create_event(&jdoe, &actor, "web", push())
@@ -1163,13 +1172,9 @@ mod tests {
     /// some, or any other write, wakes them.
     #[tokio::test]
     async fn only_commits_that_may_change_the_outbox_wake_the_webhook_workers() {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+        let Some((_database, store, other)) = two_instances().await else {
             return;
         };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
-        let store = PostgresStore::open(&database.url).await.unwrap();
-        let other = PostgresStore::open(&database.url).await.unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while !(store.listening() && other.listening()) {
             assert!(std::time::Instant::now() < deadline, "never listening");
