@@ -388,7 +388,7 @@ async fn without_savepoints(
     jobs: &mut [Box<dyn Job>],
     recent_apps: &mut RecentApps,
 ) -> Option<Result<Committed>> {
-    let begun = match begin(conn, false, jobs.len(), recent_apps).await {
+    let begun = match begin(conn, false, jobs.len(), recent_apps.ids()).await {
         Ok(begun) => begun,
         Err(err) => return Some(Err(err)),
     };
@@ -423,7 +423,13 @@ async fn with_savepoints(
     recent_apps: &mut RecentApps,
 ) -> Result<Committed> {
     let lone = jobs.len() == 1;
-    let begun = begin(conn, !lone, 0, recent_apps).await?;
+    // Only event writes look apps up from what the batch knows.
+    let known_apps = if jobs.iter().any(|job| job.event_write()) {
+        recent_apps.ids()
+    } else {
+        &[]
+    };
+    let begun = begin(conn, !lone, 0, known_apps).await?;
     let last_change = begun.last_change;
     let mut held = Held::default();
     held.know_apps(begun.apps);
@@ -565,30 +571,30 @@ struct Begun {
     last_change: i64,
     /// Ids taken for the batch's events.
     event_ids: Vec<i64>,
-    /// The recent apps that still exist, each with its account id.
+    /// The known apps that still exist, each with its account id.
     apps: Vec<(i64, AppRow)>,
 }
 
 /// Opens the batch's transaction on `conn`, takes the write lock and reads
 /// the last change id, then, in the same round trip, takes `event_ids` ids
-/// for the batch's events when more than zero, reads the recent apps, and
-/// sets the first job's savepoint when `savepoint`. Each statement of a
+/// for the batch's events when more than zero, reads the apps of the ids
+/// `known_apps`, and sets the first job's savepoint when `savepoint`. Each statement of a
 /// simple query reads its own snapshot, so all is read, and the new ids
 /// taken, after the lock is held.
 async fn begin(
     conn: &mut WriterConn,
     savepoint: bool,
     event_ids: usize,
-    recent_apps: &RecentApps,
+    known_apps: &[i64],
 ) -> Result<Begun> {
     let mut sql = format!("BEGIN; {LOCK}; {}", webhooks::LAST_CHANGE_ID);
     if event_ids > 0 {
         sql.push_str("; ");
         sql.push_str(&batch::take_event_ids(event_ids));
     }
-    if !recent_apps.ids().is_empty() {
+    if !known_apps.is_empty() {
         sql.push_str("; ");
-        sql.push_str(&apps::apps_by_id_sql(recent_apps.ids()));
+        sql.push_str(&apps::apps_by_id_sql(known_apps));
     }
     if savepoint {
         sql.push_str("; SAVEPOINT job");
