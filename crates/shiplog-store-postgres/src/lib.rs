@@ -974,11 +974,9 @@ mod tests {
     /// what it had cached before them, on its very next request.
     #[tokio::test]
     async fn its_own_writes_end_its_cached_answers_without_notifications() {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+        let Some(database) = testing::fresh_database().await else {
             return;
         };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
         let mut store = PostgresStore::open(&database.url).await.unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while !store.listening() {
@@ -1041,11 +1039,9 @@ mod tests {
     /// timeout) is replaced, not failed into the request.
     #[tokio::test]
     async fn a_connection_closed_while_idle_is_replaced() {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+        let Some(database) = testing::fresh_database().await else {
             return;
         };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
         let store = PostgresStore::open(&database.url).await.unwrap();
         let name = |n: &str| ResourceName::parse("Name", n).unwrap();
         // The writer keeps its connection between batches.
@@ -1088,11 +1084,7 @@ mod tests {
     /// A fresh database (`None`, with a notice, without a server to make it
     /// on), a store on it, and its user jdoe whose app `web` has one push.
     async fn store_with_a_push() -> Option<(testing::TempDatabase, PostgresStore, Account)> {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let database = testing::fresh_database().await?;
         let store = PostgresStore::open(&database.url).await.unwrap();
         let (jdoe, actor) = user_with_app(&store).await;
         store
@@ -1105,11 +1097,7 @@ mod tests {
     /// A fresh database (`None`, with a notice, without a server to make it
     /// on) and two stores on it, as two instances would be.
     async fn two_instances() -> Option<(testing::TempDatabase, PostgresStore, PostgresStore)> {
-        let Some(server) = testing::postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let database = testing::TempDatabase::create(&server).await.unwrap();
+        let database = testing::fresh_database().await?;
         let store = PostgresStore::open(&database.url).await.unwrap();
         let other = PostgresStore::open(&database.url).await.unwrap();
         Some((database, store, other))

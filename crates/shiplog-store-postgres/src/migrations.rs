@@ -89,15 +89,13 @@ async fn apply(conn: &mut sqlx::PgConnection) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{TempDatabase, postgres_server_url};
+    use crate::testing::fresh_database;
 
     #[tokio::test]
     async fn tokens_and_memberships_made_before_levels_keep_every_right() {
-        let Some(server) = postgres_server_url() else {
-            eprintln!("skipped: SHIPLOG_TEST_POSTGRES_URL is not set");
+        let Some(database) = fresh_database().await else {
             return;
         };
-        let database = TempDatabase::create(&server).await.unwrap();
         let pool = PgPool::connect(&database.url).await.unwrap();
         let old = MIGRATIONS.iter().filter(|(version, _)| *version < 7);
         let mut setup = String::from(

@@ -17,6 +17,16 @@ pub fn postgres_server_url() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A fresh database on the server of [`POSTGRES_URL_VAR`]; `None`, with a
+/// notice on stderr, when the variable is not set (the test then skips).
+pub async fn fresh_database() -> Option<TempDatabase> {
+    let Some(server) = postgres_server_url() else {
+        eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
+        return None;
+    };
+    Some(TempDatabase::create(&server).await.unwrap())
+}
+
 /// A database that exists for the life of this value.
 pub struct TempDatabase {
     /// The URL of the new database.
