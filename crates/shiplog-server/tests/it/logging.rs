@@ -72,3 +72,26 @@ async fn every_request_is_logged_once_with_its_id_and_no_token_ever_reaches_the_
         assert!(fields["method"].is_string() && fields["duration_us"].is_u64());
     }
 }
+
+/// Text logs written to a file (not a terminal) carry no colour codes, so a
+/// file or a log collector gets plain lines.
+#[tokio::test]
+async fn text_logs_off_a_terminal_are_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let mut server = Instance::start_verbose(&database, &[]).await;
+    let health = reqwest::get(format!("{}/-/health", server.base))
+        .await
+        .unwrap();
+    let rid = health.headers()["x-dstli-rid"].to_str().unwrap().to_owned();
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains(&rid))
+        .unwrap_or_else(|| panic!("request {rid} is logged:\n{log}"));
+    assert!(
+        line.contains(" INFO ") && line.contains("status=200"),
+        "a plain line: {line:?}"
+    );
+    assert!(!log.contains('\u{1b}'), "colour codes in the log:\n{log:?}");
+}
