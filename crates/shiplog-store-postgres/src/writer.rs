@@ -578,9 +578,9 @@ struct Begun {
 /// Opens the batch's transaction on `conn`, takes the write lock and reads
 /// the last change id, then, in the same round trip, takes `event_ids` ids
 /// for the batch's events when more than zero, reads the apps of the ids
-/// `known_apps`, and sets the first job's savepoint when `savepoint`. Each statement of a
-/// simple query reads its own snapshot, so all is read, and the new ids
-/// taken, after the lock is held.
+/// `known_apps`, and sets the first job's savepoint when `savepoint`. Each
+/// statement of a simple query reads its own snapshot, so all is read, and
+/// the new ids taken, after the lock is held.
 async fn begin(
     conn: &mut WriterConn,
     savepoint: bool,
