@@ -6,6 +6,9 @@ use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
+/// `2016-08-30T22:31:03.723Z`: the length of every answered timestamp.
+const RFC3339_MILLIS_LEN: usize = 24;
+
 /// An instant with millisecond precision, as milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
@@ -36,30 +39,42 @@ impl Timestamp {
         let nanos = parsed.unix_timestamp_nanos();
         Some(Timestamp(nanos.div_euclid(1_000_000) as i64))
     }
+
+    /// The instant as `YYYY-MM-DDTHH:MM:SS.mmmZ`, or `None` outside the
+    /// years 0000–9999 (unreachable for parsed input). The calendar is
+    /// `time`'s; the digits are written straight into a buffer on the
+    /// stack, which costs a fraction of formatting them one by one through
+    /// `fmt` (every event of every page has several timestamps).
+    fn rfc3339_millis(self) -> Option<[u8; RFC3339_MILLIS_LEN]> {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .ok()
+            .filter(|instant| (0..=9999).contains(&instant.year()))?;
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut digits = |at: usize, width: usize, value: u32| {
+            let mut value = value;
+            for slot in out[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        let (year, month, day) = t.to_calendar_date();
+        let (hour, minute, second, milli) = t.to_hms_milli();
+        digits(0, 4, year as u32);
+        digits(5, 2, u32::from(u8::from(month)));
+        digits(8, 2, u32::from(day));
+        digits(11, 2, u32::from(hour));
+        digits(14, 2, u32::from(minute));
+        digits(17, 2, u32::from(second));
+        digits(20, 3, u32::from(milli));
+        Some(out)
+    }
 }
 
 impl fmt::Display for Timestamp {
-    /// The calendar is `time`'s; the digits are written straight into the
-    /// output, which costs a fraction of formatting through a format
-    /// description into a string of its own (every event of every page has
-    /// several timestamps).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let instant = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
-            .ok()
-            .filter(|instant| (0..=9999).contains(&instant.year()));
-        match instant {
-            Some(t) => write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                t.millisecond()
-            ),
-            // Unreachable for parsed input; never fail a whole response for it.
+        match self.rfc3339_millis() {
+            Some(text) => f.write_str(ascii(&text)),
+            // Never fail a whole response for an instant out of range.
             None => write!(f, "{}ms", self.0),
         }
     }
@@ -67,8 +82,16 @@ impl fmt::Display for Timestamp {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.rfc3339_millis() {
+            Some(text) => serializer.serialize_str(ascii(&text)),
+            None => serializer.collect_str(self),
+        }
     }
+}
+
+/// The formatted instant, which holds only ASCII digits and punctuation.
+fn ascii(text: &[u8; RFC3339_MILLIS_LEN]) -> &str {
+    std::str::from_utf8(text).unwrap_or_default()
 }
 
 impl<'de> serde::Deserialize<'de> for Timestamp {
@@ -134,8 +157,9 @@ mod tests {
         assert!(Timestamp::parse("0000-01-01T00:00:00Z").is_some());
     }
 
-    /// The digits written are those of `time`'s own formatting, across the
-    /// years a timestamp can have, at every field's edges.
+    /// The digits written, shown and serialised, are those of `time`'s own
+    /// formatting, across the years a timestamp can have, at every field's
+    /// edges.
     #[test]
     fn formats_as_time_does_with_a_format_description() {
         let format = time::macros::format_description!(
@@ -153,11 +177,18 @@ mod tests {
                     .unwrap()
                     .format(format)
                     .unwrap();
-            assert_eq!(Timestamp::from_millis(millis).to_string(), expected);
+            let t = Timestamp::from_millis(millis);
+            assert_eq!(t.to_string(), expected);
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{expected}\"")
+            );
         }
+        let beyond = Timestamp::from_millis(last + 1);
+        assert_eq!(beyond.to_string(), format!("{}ms", last + 1));
         assert_eq!(
-            Timestamp::from_millis(last + 1).to_string(),
-            format!("{}ms", last + 1)
+            serde_json::to_string(&beyond).unwrap(),
+            format!("\"{}ms\"", last + 1)
         );
     }
 
