@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use shiplog_server::cli::{Cli, Command, HookCommand, MemberCommand, TokenCommand, UserCommand};
 use shiplog_server::{admin, startup::RunningServer};
 use shiplog_store::members::MemberSet;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 /// Allocation is on every request's path (headers, rows, JSON): mimalloc's
@@ -19,7 +20,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse_grouped();
     match cli.command {
         Command::Serve(args) => {
-            init_logging(args.log_json);
+            let _log_writer = init_logging(args.log_json);
             // Installed before anything starts: a signal that comes while the
             // server starts is then a request to stop, not a kill.
             let stop = shutdown_signal();
@@ -225,17 +226,27 @@ async fn hook_command(command: HookCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(json: bool) {
+/// Logs go to stderr from a thread of their own: a request's line is handed
+/// over, not written with a system call of its own on the request's path.
+/// Lines that arrive while one is written go out together. None is dropped
+/// (a full queue makes the logging thread wait), and the returned guard
+/// writes what is still queued when the server stops.
+fn init_logging(json: bool) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     if json {
         builder.json().init();
     } else {
         builder.init();
     }
+    guard
 }
 
 /// Installs the signal handlers now and resolves on SIGINT or SIGTERM.

@@ -128,6 +128,26 @@ impl Instance {
         log
     }
 
+    /// The whole lines the process wrote to its standard error, once
+    /// `shows` holds of them: a logging thread of the server's own writes
+    /// each line, a moment after the request it logs was answered. Panics
+    /// with the log if that does not happen within the start timeout.
+    pub async fn log_showing(&mut self, shows: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let mut log = self.log();
+            log.truncate(log.rfind('\n').map_or(0, |end| end + 1));
+            if shows(&log) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the log never showed what was awaited:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGKILL, and wait until the process is gone.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL shiplog");

@@ -47,7 +47,15 @@ async fn every_request_is_logged_once_with_its_id_and_no_token_ever_reaches_the_
             .to_owned();
         ids.push((rid, response.status().as_u16()));
     }
-    let log = server.log();
+    let log = server
+        .log_showing(|log| {
+            ids.iter().all(|(rid, _)| {
+                log.lines().any(|line| {
+                    line.contains(rid.as_str()) && line.contains(r#""message":"request""#)
+                })
+            })
+        })
+        .await;
     for secret in [token, wrong] {
         assert!(!log.contains(secret), "a token reached the log:\n{log}");
     }
@@ -84,7 +92,12 @@ async fn text_logs_off_a_terminal_are_plain() {
         .await
         .unwrap();
     let rid = health.headers()["x-dstli-rid"].to_str().unwrap().to_owned();
-    let log = server.log();
+    let log = server
+        .log_showing(|log| {
+            log.lines()
+                .any(|line| line.contains(&rid) && line.contains("status="))
+        })
+        .await;
     let line = log
         .lines()
         .find(|line| line.contains(&rid))
