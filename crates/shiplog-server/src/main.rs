@@ -227,10 +227,10 @@ async fn hook_command(command: HookCommand) -> anyhow::Result<()> {
 }
 
 /// Logs go to stderr from a thread of their own: a request's line is handed
-/// over, not written with a system call of its own on the request's path.
-/// Lines that arrive while one is written go out together. None is dropped
-/// (a full queue makes the logging thread wait), and the returned guard
-/// writes what is still queued when the server stops.
+/// over, not written with a system call of its own on the request's path,
+/// and lines queued while the thread writes go out together. None is
+/// dropped (a full queue makes the logging wait for the thread), and the
+/// returned guard writes what is still queued when the server stops.
 fn init_logging(json: bool) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = NonBlockingBuilder::default()
