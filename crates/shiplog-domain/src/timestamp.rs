@@ -50,8 +50,7 @@ impl Timestamp {
             .ok()
             .filter(|instant| (0..=9999).contains(&instant.year()))?;
         let mut out = *b"0000-00-00T00:00:00.000Z";
-        let mut digits = |at: usize, width: usize, value: u32| {
-            let mut value = value;
+        let mut digits = |at: usize, width: usize, mut value: u32| {
             for slot in out[at..at + width].iter_mut().rev() {
                 *slot = b'0' + (value % 10) as u8;
                 value /= 10;
